@@ -1,0 +1,105 @@
+"""Run the rules over one file: parse, check each rule in isolation, filter, sort."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+
+from tree_sitter import Tree
+
+from analyzers import suppressions
+from analyzers.config import Config
+from analyzers.context import FileContext
+from analyzers.model import Finding
+from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
+from analyzers.registry import Rule, all_rules
+
+log = logging.getLogger(__name__)
+
+ELIXIR = "elixir"
+HEEX = "heex"
+_LANGUAGE_IDS = {"elixir": ELIXIR, "heex": HEEX, "phoenix-heex": HEEX, "eex": HEEX,
+                 "html-eex": HEEX}
+_SUFFIXES = {".ex": ELIXIR, ".exs": ELIXIR, ".heex": HEEX}
+
+
+def language_for(path: str, language_id: str | None = None) -> str | None:
+    """``elixir`` or ``heex`` from an LSP language id or the file suffix; None if neither."""
+    if language_id and language_id.lower() in _LANGUAGE_IDS:
+        return _LANGUAGE_IDS[language_id.lower()]
+    return _SUFFIXES.get(PurePath(path).suffix.lower())
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule that raised while checking a file; reported to logs, never to the user's code."""
+
+    code: str
+    path: str
+    error: str
+    traceback: str
+
+
+@dataclass
+class AnalysisResult:
+    """Findings of one file, plus the rules that failed on it."""
+
+    findings: list[Finding] = field(default_factory=list)
+    failures: list[RuleFailure] = field(default_factory=list)
+    has_syntax_errors: bool = False
+
+
+def analyze(source: bytes, path: str, *, config: Config | None = None,
+            facts: ProjectFacts | None = None, tree: Tree | None = None,
+            language: str | None = None, rules: Iterable[Rule] | None = None) -> AnalysisResult:
+    """Analyse one file's bytes.
+
+    ``tree`` may be passed when the caller keeps an (incrementally updated)
+    parse tree of exactly ``source``. Each rule runs isolated: one that raises
+    is recorded in ``failures`` and the others still report.
+    """
+    config = config or Config()
+    facts = facts or ProjectFacts()
+    lang = language or language_for(path) or ELIXIR
+    if lang != ELIXIR:
+        # HEEx rules arrive with the LiveView family; nothing reads templates yet.
+        return AnalysisResult()
+    if tree is None:
+        tree = parse_elixir(source)
+    ctx = FileContext(source, path, lang, tree, config=config, facts=facts)
+    result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
+    for rule in rules if rules is not None else all_rules():
+        if lang not in rule.languages or not config.enabled(rule.code):
+            continue
+        try:
+            found = list(rule.check(ctx))
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+            log.warning("rule %s failed on %s: %s", rule.code, path, exc)
+            result.failures.append(
+                RuleFailure(rule.code, path, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            )
+            continue
+        result.findings.extend(
+            replace(f, severity=config.severity_for(f.code, f.severity), path=path) for f in found
+        )
+    if result.findings:
+        spans = [(n.start_byte, n.end_byte) for n in ctx.nodes("comment")]
+        silenced = suppressions.collect(source, spans, ctx.line_index)
+        result.findings = [f for f in result.findings if not silenced.covers(f, ctx.line_index)]
+    result.findings = _dedupe_sorted(result.findings)
+    return result
+
+
+def _dedupe_sorted(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, f.end, f.code)):
+        key = (f.code, f.start, f.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

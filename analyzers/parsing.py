@@ -1,0 +1,45 @@
+"""tree-sitter languages and parsers, created once per process."""
+
+from __future__ import annotations
+
+import functools
+
+import tree_sitter
+import tree_sitter_elixir
+
+
+@functools.cache
+def elixir_language() -> tree_sitter.Language:
+    """The tree-sitter-elixir grammar."""
+    return tree_sitter.Language(tree_sitter_elixir.language())
+
+
+@functools.cache
+def heex_language() -> tree_sitter.Language:
+    """The HEEx grammar bundled by tree-sitter-language-pack 0.13.0."""
+    from tree_sitter_language_pack import get_language
+
+    return get_language("heex")
+
+
+def elixir_parser() -> tree_sitter.Parser:
+    """A new parser for Elixir (parsers hold state: one per document or thread)."""
+    return tree_sitter.Parser(elixir_language())
+
+
+def parse_elixir(source: bytes, old_tree: tree_sitter.Tree | None = None) -> tree_sitter.Tree:
+    """Parse Elixir source, incrementally when ``old_tree`` was edited to match ``source``."""
+    parser = _shared_elixir_parser()
+    if old_tree is None:
+        return parser.parse(source)
+    return parser.parse(source, old_tree)
+
+
+@functools.cache
+def _shared_elixir_parser() -> tree_sitter.Parser:
+    return elixir_parser()
+
+
+def has_syntax_errors(tree: tree_sitter.Tree) -> bool:
+    """True when the tree contains ERROR or MISSING nodes."""
+    return tree.root_node.has_error

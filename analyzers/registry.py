@@ -1,0 +1,67 @@
+"""The rule registry: every rule's metadata and check function, by code."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from analyzers.model import Finding, RuleMeta
+
+if TYPE_CHECKING:
+    from analyzers.context import FileContext
+
+CheckFunction = Callable[["FileContext"], Iterable[Finding]]
+
+# Families register themselves on import; this list is what "all rules" means.
+RULE_MODULES = ("analyzers.rules.migrations",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: its metadata, the function that finds it, and the languages it reads."""
+
+    meta: RuleMeta
+    check: CheckFunction
+    languages: frozenset[str]
+
+    @property
+    def code(self) -> str:
+        """The rule's code, e.g. ``MG001``."""
+        return self.meta.code
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def register(meta: RuleMeta, *, languages: Iterable[str] = ("elixir",)) -> Callable[
+    [CheckFunction], CheckFunction
+]:
+    """Decorator: register ``check`` as the implementation of ``meta``."""
+
+    def decorate(check: CheckFunction) -> CheckFunction:
+        if meta.code in _RULES and _RULES[meta.code].check is not check:
+            raise ValueError(f"rule {meta.code} registered twice")
+        _RULES[meta.code] = Rule(meta=meta, check=check, languages=frozenset(languages))
+        return check
+
+    return decorate
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, sorted by code."""
+    for module in RULE_MODULES:
+        importlib.import_module(module)
+    return [_RULES[code] for code in sorted(_RULES)]
+
+
+def get_rule(code: str) -> Rule | None:
+    """The rule with ``code`` (case-insensitive), or None."""
+    all_rules()
+    return _RULES.get(code.upper())
+
+
+def known_codes() -> list[str]:
+    """All registered rule codes, sorted."""
+    return [rule.code for rule in all_rules()]

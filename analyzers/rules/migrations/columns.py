@@ -1,0 +1,1 @@
+"""MG rules: columns (being written)."""

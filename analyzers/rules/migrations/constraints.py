@@ -1,0 +1,1 @@
+"""MG rules: constraints (being written)."""

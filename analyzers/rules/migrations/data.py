@@ -1,0 +1,1 @@
+"""MG rules: data (being written)."""

@@ -1,0 +1,1 @@
+"""MG rules: destructive (being written)."""

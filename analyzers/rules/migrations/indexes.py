@@ -1,0 +1,1 @@
+"""MG rules: indexes (being written)."""

@@ -1,0 +1,1 @@
+"""MG rules: sql (being written)."""

@@ -1,0 +1,365 @@
+"""Reading tree-sitter-elixir nodes as Elixir: call names, arguments, keywords, literals.
+
+tree-sitter-elixir gives a concrete syntax tree; these helpers answer the
+questions rules ask ("is this ``Repo.insert``?", "what is the ``concurrently:``
+option?") without each rule re-deriving the grammar's shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+DEF_KEYWORDS = frozenset({"def", "defp", "defmacro", "defmacrop"})
+
+
+def text(node: Node | None) -> str:
+    """The node's source text ('' for None); invalid UTF-8 is replaced."""
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def call_target(node: Node) -> Node | None:
+    """The ``target`` of a ``call`` node (identifier, dot, ...)."""
+    return node.child_by_field_name("target")
+
+
+def call_name(node: Node) -> str | None:
+    """Dotted name of a call: ``create``, ``Repo.insert``, ``repo().all``, ``:ets.new``.
+
+    Returns None for anonymous calls (``fun.(x)``) and non-call nodes.
+    """
+    if node.type != "call":
+        return None
+    target = call_target(node)
+    if target is None:
+        return None
+    if target.type == "identifier":
+        return text(target)
+    if target.type == "dot":
+        left = target.child_by_field_name("left")
+        right = target.child_by_field_name("right")
+        if right is None or left is None:
+            return None
+        if left.type == "call":
+            left_name = call_name(left)
+            left_text = f"{left_name}()" if left_name else text(left)
+        else:
+            left_text = text(left)
+        return f"{left_text}.{text(right)}"
+    return None
+
+
+def call_function(node: Node) -> str | None:
+    """The function part of a call's name: ``insert`` for ``Repo.insert``."""
+    name = call_name(node)
+    if name is None:
+        return None
+    return name.rsplit(".", 1)[-1]
+
+
+def call_receiver(node: Node) -> str | None:
+    """The module part of a dotted call: ``Repo`` for ``Repo.insert``, None for local calls."""
+    name = call_name(node)
+    if name is None or "." not in name:
+        return None
+    return name.rsplit(".", 1)[0]
+
+
+def arguments_node(node: Node) -> Node | None:
+    """The ``arguments`` child of a call, if any."""
+    for child in node.named_children:
+        if child.type == "arguments":
+            return child
+    return None
+
+
+def call_args(node: Node) -> list[Node]:
+    """The written arguments of a call, a trailing keyword list included as one node."""
+    args = arguments_node(node)
+    if args is None:
+        return []
+    return [c for c in args.named_children if c.type != "comment"]
+
+
+def pipe_source(node: Node) -> Node | None:
+    """For a call on the right of ``|>``, the value piped into it."""
+    parent = node.parent
+    if (
+        parent is not None
+        and parent.type == "binary_operator"
+        and operator(parent) == "|>"
+        and parent.child_by_field_name("right") == node
+    ):
+        return parent.child_by_field_name("left")
+    return None
+
+
+def effective_args(node: Node) -> list[Node]:
+    """A call's arguments as Elixir sees them: the piped value (if any) first."""
+    piped = pipe_source(node)
+    args = call_args(node)
+    return [piped, *args] if piped is not None else args
+
+
+def operator(node: Node) -> str:
+    """The operator token of a binary/unary operator node."""
+    op = node.child_by_field_name("operator")
+    return text(op) if op is not None else ""
+
+
+def keyword_pairs(node: Node | None) -> list[tuple[str, Node, Node]]:
+    """``(key, pair_node, value_node)`` for a ``keywords`` node or a keyword ``list`` literal."""
+    if node is None:
+        return []
+    container = node
+    if node.type == "list":
+        inner = [c for c in node.named_children if c.type != "comment"]
+        if len(inner) != 1 or inner[0].type != "keywords":
+            return []
+        container = inner[0]
+    if container.type != "keywords":
+        return []
+    pairs: list[tuple[str, Node, Node]] = []
+    for pair in container.named_children:
+        if pair.type != "pair":
+            continue
+        key = pair.child_by_field_name("key")
+        value = pair.child_by_field_name("value")
+        if key is None or value is None:
+            continue
+        pairs.append((keyword_name(key), pair, value))
+    return pairs
+
+
+def keyword_name(key: Node) -> str:
+    """``concurrently`` for the keyword ``concurrently: `` (quoted keywords unquoted)."""
+    raw = text(key).strip()
+    if raw.endswith(":"):
+        raw = raw[:-1]
+    return raw.strip("\"'")
+
+
+def options_node(node: Node) -> Node | None:
+    """The trailing keyword options of a call (``keywords`` or a keyword ``list``), if any."""
+    args = call_args(node)
+    if not args:
+        return None
+    last = args[-1]
+    if last.type == "keywords" or (last.type == "list" and keyword_pairs(last)):
+        return last
+    return None
+
+
+def option(node: Node, key: str) -> Node | None:
+    """The value node of option ``key`` in a call's trailing keyword list."""
+    for name, _pair, value in keyword_pairs(options_node(node)):
+        if name == key:
+            return value
+    return None
+
+
+def positional_args(node: Node) -> list[Node]:
+    """Effective arguments without the trailing keyword options."""
+    args = effective_args(node)
+    opts = options_node(node)
+    return [a for a in args if a != opts]
+
+
+def atom_value(node: Node | None) -> str | None:
+    """``posts`` for ``:posts`` or ``:"posts"``; None for anything else."""
+    if node is None:
+        return None
+    if node.type == "atom":
+        return text(node)[1:]
+    if node.type == "quoted_atom":
+        inner = [c for c in node.named_children if c.type == "quoted_content"]
+        if len(inner) == len(node.named_children):
+            return "".join(text(c) for c in inner)
+    return None
+
+
+def string_value(node: Node | None) -> str | None:
+    """Contents of a string literal without interpolation; None otherwise.
+
+    Escape sequences are kept as written (SQL and table names rarely use them).
+    """
+    if node is None or node.type != "string":
+        return None
+    parts: list[str] = []
+    for child in node.named_children:
+        if child.type == "quoted_content":
+            parts.append(text(child))
+        elif child.type == "escape_sequence":
+            parts.append(_unescape(text(child)))
+        else:
+            return None
+    return "".join(parts)
+
+
+_ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\r", '\\"': '"', "\\\\": "\\", "\\'": "'"}
+
+
+def _unescape(seq: str) -> str:
+    return _ESCAPES.get(seq, seq[1:] if seq.startswith("\\") else seq)
+
+
+def literal_name(node: Node | None) -> str | None:
+    """An atom's or a plain string's value: how migrations name tables and columns."""
+    return atom_value(node) if node is not None and node.type != "string" else string_value(node)
+
+
+def is_literal_true(node: Node | None) -> bool:
+    """True for the literal ``true``."""
+    return node is not None and node.type == "boolean" and text(node) == "true"
+
+
+def do_block(node: Node) -> Node | None:
+    """The ``do ... end`` block of a call, if it has one."""
+    for child in node.named_children:
+        if child.type == "do_block":
+            return child
+    return None
+
+
+def block_statements(block: Node | None) -> list[Node]:
+    """Expressions directly inside a do-block (not its ``else``/``rescue`` parts)."""
+    if block is None:
+        return []
+    return [
+        c
+        for c in block.named_children
+        if c.type not in {"comment", "else_block", "rescue_block", "catch_block", "after_block"}
+    ]
+
+
+def body_nodes(call: Node) -> list[Node]:
+    """Statements of a call's body: a ``do`` block or a ``do:`` keyword."""
+    block = do_block(call)
+    if block is not None:
+        return block_statements(block)
+    value = option(call, "do")
+    return [value] if value is not None else []
+
+
+def def_name(node: Node) -> tuple[str, str] | None:
+    """``("def", "change")`` for a function definition call; None otherwise."""
+    if node.type != "call":
+        return None
+    kind = call_name(node)
+    if kind not in DEF_KEYWORDS:
+        return None
+    args = call_args(node)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        left = head.child_by_field_name("left")
+        if left is None:
+            return None
+        head = left
+    if head.type == "identifier":
+        return kind, text(head)
+    if head.type == "call":
+        name = call_name(head)
+        if name is not None and "." not in name:
+            return kind, name
+    return None
+
+
+def def_arity(node: Node) -> int:
+    """Number of parameters of a ``def``/``defp`` head."""
+    args = call_args(node)
+    if not args:
+        return 0
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    return len(call_args(head)) if head.type == "call" else 0
+
+
+def module_name(node: Node) -> str | None:
+    """The alias of a ``defmodule`` call."""
+    if node.type != "call" or call_name(node) != "defmodule":
+        return None
+    args = call_args(node)
+    return text(args[0]) if args and args[0].type == "alias" else None
+
+
+def module_attribute(node: Node) -> tuple[str, Node | None] | None:
+    """``("disable_ddl_transaction", value)`` for ``@disable_ddl_transaction true``."""
+    if node.type != "unary_operator" or operator(node) != "@":
+        return None
+    operand = node.child_by_field_name("operand")
+    if operand is None:
+        return None
+    if operand.type == "identifier":
+        return text(operand), None
+    if operand.type == "call":
+        name = call_name(operand)
+        if name is None or "." in name:
+            return None
+        args = call_args(operand)
+        return name, args[0] if args else None
+    return None
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Pre-order walk of named descendants (including ``node``), via a cursor."""
+    cursor = node.walk()
+    reached_root = False
+    while not reached_root:
+        current = cursor.node
+        if current is not None and current.is_named:
+            yield current
+        if cursor.goto_first_child():
+            continue
+        if cursor.goto_next_sibling():
+            continue
+        while True:
+            if not cursor.goto_parent() or cursor.node == node:
+                reached_root = True
+                break
+            if cursor.goto_next_sibling():
+                break
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    """Parents of ``node``, innermost first."""
+    current = node.parent
+    while current is not None:
+        yield current
+        current = current.parent
+
+
+def enclosing_def(node: Node) -> Node | None:
+    """The ``def``/``defp`` call whose body contains ``node``."""
+    for parent in ancestors(node):
+        if def_name(parent) is not None:
+            return parent
+    return None
+
+
+def enclosing_module(node: Node) -> Node | None:
+    """The innermost ``defmodule`` call around ``node``."""
+    for parent in ancestors(node):
+        if module_name(parent) is not None:
+            return parent
+    return None
+
+
+def line_start(source: bytes, offset: int) -> int:
+    """Byte offset of the start of the line containing ``offset``."""
+    nl = max(source.rfind(b"\n", 0, offset), source.rfind(b"\r", 0, offset))
+    return nl + 1
+
+
+def indentation_at(source: bytes, offset: int) -> str:
+    """The leading whitespace of the line containing ``offset``."""
+    start = line_start(source, offset)
+    end = start
+    while end < len(source) and source[end : end + 1] in (b" ", b"\t"):
+        end += 1
+    return source[start:end].decode("utf-8", "replace")

@@ -1,0 +1,108 @@
+"""Byte offsets <-> (line, column) for the units LSP clients and humans use.
+
+Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` and nothing else: LSP's
+definition, and the one editors apply edits with (Python's ``splitlines``
+also splits on U+2028 and form feed, which puts positions on the wrong line).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Literal
+
+Encoding = Literal["utf-8", "utf-16", "utf-32"]
+
+
+def _unit_length(char: str, encoding: Encoding) -> int:
+    if encoding == "utf-32":
+        return 1
+    if encoding == "utf-16":
+        return 2 if ord(char) > 0xFFFF else 1
+    return len(char.encode("utf-8", "surrogateescape"))
+
+
+class LineIndex:
+    """Line starts of a byte string, for converting positions both ways."""
+
+    __slots__ = ("line_starts", "source")
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        starts = [0]
+        i = 0
+        n = len(source)
+        find_lf = source.find
+        while True:
+            j = find_lf(b"\n", i)
+            cr = source.find(b"\r", i, j if j != -1 else n)
+            if cr != -1:
+                # A lone \r (or the \r of \r\n) ends the line.
+                nxt = cr + 2 if cr + 1 < n and source[cr + 1] == 0x0A else cr + 1
+                starts.append(nxt)
+                i = nxt
+                continue
+            if j == -1:
+                break
+            starts.append(j + 1)
+            i = j + 1
+        self.line_starts = starts
+
+    @property
+    def line_count(self) -> int:
+        """Number of lines (a trailing newline starts one more, empty, line)."""
+        return len(self.line_starts)
+
+    def line_of(self, offset: int) -> int:
+        """0-based line containing byte ``offset`` (clamped to the source)."""
+        offset = max(0, min(offset, len(self.source)))
+        return bisect.bisect_right(self.line_starts, offset) - 1
+
+    def line_end(self, line: int) -> int:
+        """Byte offset where ``line``'s content ends (before its line break)."""
+        if line + 1 < len(self.line_starts):
+            end = self.line_starts[line + 1]
+            if end >= 2 and self.source[end - 2 : end] == b"\r\n":
+                return end - 2
+            return end - 1
+        return len(self.source)
+
+    def line_text(self, line: int) -> str:
+        """The text of a 0-based line without its line break (invalid UTF-8 replaced)."""
+        start = self.line_starts[line]
+        return self.source[start : self.line_end(line)].decode("utf-8", "replace")
+
+    def position(self, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]:
+        """0-based ``(line, column)`` of byte ``offset``, the column counted in ``encoding`` units."""
+        offset = max(0, min(offset, len(self.source)))
+        line = self.line_of(offset)
+        start = self.line_starts[line]
+        offset = min(offset, max(start, self.line_end(line)))
+        if encoding == "utf-8":
+            return line, offset - start
+        text = self.source[start:offset].decode("utf-8", "surrogateescape")
+        if encoding == "utf-32":
+            return line, len(text)
+        return line, sum(_unit_length(ch, encoding) for ch in text)
+
+    def offset(self, line: int, column: int, encoding: Encoding = "utf-16") -> int:
+        """Byte offset of a 0-based ``(line, column)``; positions past a line's end clamp to it."""
+        if line < 0:
+            return 0
+        if line >= len(self.line_starts):
+            return len(self.source)
+        start = self.line_starts[line]
+        end = self.line_end(line)
+        if column <= 0:
+            return start
+        if encoding == "utf-8":
+            return min(start + column, end)
+        text = self.source[start:end].decode("utf-8", "surrogateescape")
+        units = 0
+        consumed = 0
+        for ch in text:
+            step = _unit_length(ch, encoding)
+            if units + step > column:
+                break
+            units += step
+            consumed += len(ch.encode("utf-8", "surrogateescape"))
+        return start + consumed

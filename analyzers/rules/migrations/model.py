@@ -108,13 +108,27 @@ def in_data_migrations_dir(path: str) -> bool:
     return any(p in DATA_MIGRATION_DIRS for p in parts[:-1])
 
 
+def _defmodules(node: Node) -> list[Node]:
+    """``defmodule`` calls at the top level and nested in other modules' bodies.
+
+    Walking only module structure (not every node) keeps the MG family nearly
+    free on the large non-migration files a user types in.
+    """
+    found: list[Node] = []
+    for child in node.named_children:
+        if child.type == "call" and syntax.call_name(child) == "defmodule":
+            found.append(child)
+            found.extend(_defmodules(syntax.do_block(child) or child))
+    return found
+
+
 def _read_modules(ctx: FileContext) -> list[MigrationModule]:
     by_dir = in_migrations_dir(ctx.path)
+    if not by_dir and b"Ecto.Migration" not in ctx.source:
+        return []
     repo = ctx.facts.repo_for_migration(ctx.path)
     modules: list[MigrationModule] = []
-    for node in ctx.nodes("call"):
-        if syntax.call_name(node) != "defmodule":
-            continue
+    for node in _defmodules(ctx.root):
         body = syntax.block_statements(syntax.do_block(node))
         use_node = next(
             (

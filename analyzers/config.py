@@ -139,8 +139,7 @@ def parse_config(raw_bytes: bytes, path: str, known_codes: Iterable[str] | None 
     try:
         data = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
+        line, msg = _toml_error_location(str(exc), raw_text)
         raise ConfigError(f"invalid TOML: {msg}", path=path, line=line) from None
     return config_from_mapping(data, path=path, text=raw_text, known_codes=known_codes)
 
@@ -195,8 +194,19 @@ def config_from_mapping(data: Mapping[str, Any], *, path: str, text: str = "",
     return config
 
 
+def _toml_error_location(message: str, text: str) -> tuple[int | None, str]:
+    """Line and bare message of a tomllib error (3.11 has the line only in the text)."""
+    match = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+    if match:
+        return int(match.group(1)), message[: match.start()]
+    if message.endswith("(at end of document)"):
+        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        return max(lines, 1), message.removesuffix(" (at end of document)")
+    return None, message
+
+
 def _line_of_key(text: str, key: str) -> int | None:
-    pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=",
+    pattern = re.compile(rf"^[ \t]*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=",
                          re.MULTILINE)
     match = pattern.search(text)
     if match is None:

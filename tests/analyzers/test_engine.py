@@ -1,0 +1,87 @@
+"""The engine: rule isolation, language dispatch, suppressions, severity overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from analyzers.config import Config
+from analyzers.context import FileContext
+from analyzers.engine import analyze, language_for
+from analyzers.model import Finding, RuleMeta, Severity
+from analyzers.registry import Rule
+from tests.ruletools import dedent
+
+META = RuleMeta(
+    code="ZZ001",
+    slug="every-def",
+    title="A def",
+    severity=Severity.WARNING,
+    rationale="Test rule: flags every def so the engine's plumbing can be observed.",
+    safe_pattern="defp x, do: :ok",
+)
+BROKEN = RuleMeta(
+    code="ZZ002",
+    slug="broken",
+    title="Broken",
+    severity=Severity.ERROR,
+    rationale="Test rule that raises, to prove one broken rule cannot hide the others.",
+    safe_pattern=":ok",
+)
+
+
+def flag_defs(ctx: FileContext) -> Iterable[Finding]:
+    for node in ctx.nodes("call"):
+        if node.child_by_field_name("target") is not None and node.text and node.text.startswith(b"def "):
+            yield ctx.finding(META, node)
+
+
+def explode(ctx: FileContext) -> Iterable[Finding]:
+    raise RuntimeError("boom")
+
+
+RULES = [Rule(BROKEN, explode, frozenset({"elixir"})), Rule(META, flag_defs, frozenset({"elixir"}))]
+
+SOURCE = dedent(
+    """
+    defmodule M do
+      def a, do: 1
+      # phxguard:disable-next-line ZZ001 -- generated
+      def b, do: 2
+      def c, do: 3 # phxguard:disable-line ZZ001
+      def d, do: 4
+    end
+    """
+).encode()
+
+
+def test_a_failing_rule_is_recorded_and_the_others_still_report() -> None:
+    result = analyze(SOURCE, "lib/m.ex", rules=RULES)
+    assert [f.code for f in result.failures] == ["ZZ002"]
+    assert "boom" in result.failures[0].error
+    lines = [SOURCE[: f.start].count(b"\n") for f in result.findings]
+    assert lines == [1, 5]  # b and c are suppressed
+
+
+def test_disable_file_and_family_prefix() -> None:
+    source = b"# phxguard:disable-file ZZ\n" + SOURCE
+    assert analyze(source, "lib/m.ex", rules=RULES).findings == []
+
+
+def test_config_disables_and_overrides_severity() -> None:
+    config = Config(severity={"ZZ001": Severity.INFO})
+    findings = analyze(SOURCE, "lib/m.ex", rules=RULES, config=config).findings
+    assert {f.severity for f in findings} == {Severity.INFO}
+    assert analyze(SOURCE, "lib/m.ex", rules=RULES, config=Config(ignore=("ZZ001",))).findings == []
+
+
+def test_language_dispatch_by_id_and_suffix() -> None:
+    assert language_for("a.ex") == "elixir" and language_for("a.exs") == "elixir"
+    assert language_for("a.html.heex") == "heex"
+    assert language_for("x", "phoenix-heex") == "heex" and language_for("x", "heex") == "heex"
+    assert language_for("a.txt") is None
+
+
+def test_broken_and_binary_input_never_raise() -> None:
+    for source in (b"", b"\x00\xff\xfe" * 100, b"defmodule M do\n  def (\n", "é\u2028".encode()):
+        result = analyze(source, "priv/repo/migrations/1_x.exs")
+        assert result.failures == []

@@ -33,8 +33,14 @@ _CODE_OR_PREFIX = re.compile(r"^[A-Z]{2}(\d{1,3})?$")
 class ConfigError(ValueError):
     """A configuration problem, located as precisely as we can."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
         self.path = path
         self.line = line
         self.key = key
@@ -74,8 +80,9 @@ class Config:
         """The configured severity of ``code`` (exact code, then family prefix), else ``default``."""
         return self.severity.get(code) or self.severity.get(code[:2]) or default
 
-    def with_overrides(self, *, select: Iterable[str] | None = None,
-                       ignore: Iterable[str] | None = None) -> Config:
+    def with_overrides(
+        self, *, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+    ) -> Config:
         """A copy with command-line ``--select``/``--ignore`` replacing the file's lists."""
         result = self
         if select is not None:
@@ -94,8 +101,9 @@ def _best_match(code: str, patterns: Iterable[str]) -> int:
     return best
 
 
-def parse_codes(values: Iterable[str], *, known: Iterable[str] | None = None,
-                where: str = "codes") -> tuple[str, ...]:
+def parse_codes(
+    values: Iterable[str], *, known: Iterable[str] | None = None, where: str = "codes"
+) -> tuple[str, ...]:
     """Validate rule codes or family prefixes (``MG001``, ``MG``, ``ALL``)."""
     known_set = set(known) if known is not None else None
     out: list[str] = []
@@ -105,7 +113,11 @@ def parse_codes(values: Iterable[str], *, known: Iterable[str] | None = None,
             continue
         if code != "ALL" and not _CODE_OR_PREFIX.match(code):
             raise ValueError(f"{where}: {raw!r} is not a rule code or family (e.g. MG001 or MG)")
-        if known_set is not None and code != "ALL" and not any(k.startswith(code) for k in known_set):
+        if (
+            known_set is not None
+            and code != "ALL"
+            and not any(k.startswith(code) for k in known_set)
+        ):
             raise ValueError(f"{where}: no rule matches {raw!r}")
         out.append(code)
     return tuple(out)
@@ -144,8 +156,9 @@ def parse_config(raw_bytes: bytes, path: str, known_codes: Iterable[str] | None 
     return config_from_mapping(data, path=path, text=raw_text, known_codes=known_codes)
 
 
-def config_from_mapping(data: Mapping[str, Any], *, path: str, text: str = "",
-                        known_codes: Iterable[str] | None = None) -> Config:
+def config_from_mapping(
+    data: Mapping[str, Any], *, path: str, text: str = "", known_codes: Iterable[str] | None = None
+) -> Config:
     """Validate already-parsed settings (from TOML or an editor's JSON)."""
     known = list(known_codes) if known_codes is not None else None
 
@@ -166,7 +179,9 @@ def config_from_mapping(data: Mapping[str, Any], *, path: str, text: str = "",
                 codes = parse_codes(value, known=known, where=key)
             except ValueError as exc:
                 raise fail(key, str(exc).split(": ", 1)[-1]) from None
-            config = replace(config, **{key: codes})
+            config = (
+                replace(config, select=codes) if key == "select" else replace(config, ignore=codes)
+            )
     if "severity" in data:
         table = data["severity"]
         if not isinstance(table, Mapping):
@@ -206,8 +221,9 @@ def _toml_error_location(message: str, text: str) -> tuple[int | None, str]:
 
 
 def _line_of_key(text: str, key: str) -> int | None:
-    pattern = re.compile(rf"^[ \t]*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=",
-                         re.MULTILINE)
+    pattern = re.compile(
+        rf"^[ \t]*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=", re.MULTILINE
+    )
     match = pattern.search(text)
     if match is None:
         return None

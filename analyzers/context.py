@@ -24,8 +24,16 @@ class FileContext:
     memoised per file with :meth:`memo`.
     """
 
-    def __init__(self, source: bytes, path: str, language: str, tree: Tree, *,
-                 config: Config, facts: ProjectFacts) -> None:
+    def __init__(
+        self,
+        source: bytes,
+        path: str,
+        language: str,
+        tree: Tree,
+        *,
+        config: Config,
+        facts: ProjectFacts,
+    ) -> None:
         self.source = source
         self.path = path
         self.language = language
@@ -81,8 +89,14 @@ class FileContext:
         """Source text of a byte range."""
         return self.source[start:end].decode("utf-8", "replace")
 
-    def finding(self, meta: RuleMeta, where: Node | tuple[int, int], message: str | None = None,
-                fixes: tuple[Fix, ...] | list[Fix] = (), severity: Severity | None = None) -> Finding:
+    def finding(
+        self,
+        meta: RuleMeta,
+        where: Node | tuple[int, int],
+        message: str | None = None,
+        fixes: tuple[Fix, ...] | list[Fix] = (),
+        severity: Severity | None = None,
+    ) -> Finding:
         """A finding of rule ``meta`` at a node or byte range (severity from metadata by default)."""
         start, end = (where.start_byte, where.end_byte) if isinstance(where, Node) else where
         return Finding(

@@ -44,7 +44,9 @@ def compatible_fixes(findings: Iterable[Finding], path: str | None = None) -> li
         fix = next((f for f in finding.fixes if f.preferred), None)
         if fix is None:
             continue
-        fresh = [e for e in fix.edits if (e.path or path, e.start, e.end, e.new_text) not in seen_edits]
+        fresh = [
+            e for e in fix.edits if (e.path or path, e.start, e.end, e.new_text) not in seen_edits
+        ]
         if any(_overlaps((e.path or path, e.start, e.end), t) for e in fresh for t in taken):
             continue
         for e in fresh:

@@ -22,8 +22,13 @@ log = logging.getLogger(__name__)
 
 ELIXIR = "elixir"
 HEEX = "heex"
-_LANGUAGE_IDS = {"elixir": ELIXIR, "heex": HEEX, "phoenix-heex": HEEX, "eex": HEEX,
-                 "html-eex": HEEX}
+_LANGUAGE_IDS = {
+    "elixir": ELIXIR,
+    "heex": HEEX,
+    "phoenix-heex": HEEX,
+    "eex": HEEX,
+    "html-eex": HEEX,
+}
 _SUFFIXES = {".ex": ELIXIR, ".exs": ELIXIR, ".heex": HEEX}
 
 
@@ -53,9 +58,16 @@ class AnalysisResult:
     has_syntax_errors: bool = False
 
 
-def analyze(source: bytes, path: str, *, config: Config | None = None,
-            facts: ProjectFacts | None = None, tree: Tree | None = None,
-            language: str | None = None, rules: Iterable[Rule] | None = None) -> AnalysisResult:
+def analyze(
+    source: bytes,
+    path: str,
+    *,
+    config: Config | None = None,
+    facts: ProjectFacts | None = None,
+    tree: Tree | None = None,
+    language: str | None = None,
+    rules: Iterable[Rule] | None = None,
+) -> AnalysisResult:
     """Analyse one file's bytes.
 
     ``tree`` may be passed when the caller keeps an (incrementally updated)
@@ -77,7 +89,7 @@ def analyze(source: bytes, path: str, *, config: Config | None = None,
             continue
         try:
             found = list(rule.check(ctx))
-        except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+        except Exception as exc:
             log.warning("rule %s failed on %s: %s", rule.code, path, exc)
             result.failures.append(
                 RuleFailure(rule.code, path, f"{type(exc).__name__}: {exc}", traceback.format_exc())

@@ -109,7 +109,7 @@ def html_document(metas: Iterable[RuleMeta], version: str) -> str:
         )
     body = "\n".join(sections)
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>phxguard {version} rules</title>\n"
         "<style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;"
         "padding:0 1rem;line-height:1.5}pre{background:#f4f4f4;padding:.8rem;overflow:auto}"

@@ -107,7 +107,8 @@ def facts_from_sources(root: str | None, sources: Mapping[str, bytes]) -> Projec
             priv=settings.get(module, {}).get("priv"),
         )
         for module in sorted(modules)
-        if module in adapters or "adapter" in settings.get(module, {})
+        if module in adapters
+        or "adapter" in settings.get(module, {})
         or "migration_lock" in settings.get(module, {})
     }
     return ProjectFacts(root=root, repos=repos)
@@ -128,8 +129,7 @@ def _read_use_repo(node: Node, adapters: dict[str, str]) -> None:
         adapters[name] = syntax.text(adapter) if adapter is not None else POSTGRES_ADAPTER
 
 
-def _read_repo_config(node: Node, settings: dict[str, dict[str, str]], *,
-                      is_test: bool) -> None:
+def _read_repo_config(node: Node, settings: dict[str, dict[str, str]], *, is_test: bool) -> None:
     args = syntax.call_args(node)
     if len(args) < 3 or args[1].type != "alias":
         return
@@ -155,9 +155,7 @@ def project_source_paths(root: Path) -> Iterable[Path]:
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
         here = Path(dirpath)
         for name in filenames:
-            if here.name == "config" and name.endswith(".exs"):
-                yield here / name
-            elif name.endswith(".ex") and "lib" in here.relative_to(root).parts:
+            if (here.name == "config" and name.endswith(".exs")) or (name.endswith(".ex") and "lib" in here.relative_to(root).parts):
                 yield here / name
 
 

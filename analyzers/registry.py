@@ -35,9 +35,9 @@ class Rule:
 _RULES: dict[str, Rule] = {}
 
 
-def register(meta: RuleMeta, *, languages: Iterable[str] = ("elixir",)) -> Callable[
-    [CheckFunction], CheckFunction
-]:
+def register(
+    meta: RuleMeta, *, languages: Iterable[str] = ("elixir",)
+) -> Callable[[CheckFunction], CheckFunction]:
     """Decorator: register ``check`` as the implementation of ``meta``."""
 
     def decorate(check: CheckFunction) -> CheckFunction:

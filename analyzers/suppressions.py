@@ -76,7 +76,9 @@ def _codes(raw: str) -> set[str]:
     return found or {"ALL"}
 
 
-def collect(source: bytes, comment_spans: Iterable[tuple[int, int]], index: LineIndex) -> Suppressions:
+def collect(
+    source: bytes, comment_spans: Iterable[tuple[int, int]], index: LineIndex
+) -> Suppressions:
     """Read suppression directives from the given comment byte spans."""
     result = Suppressions()
     for start, end in comment_spans:

@@ -41,7 +41,9 @@ class ElixirParser:
     def __init__(self) -> None:
         executable = shutil.which("elixir")
         if executable is None:
-            raise RuntimeError("elixir is not installed (apt-get install elixir); .ci/run installs it")
+            raise RuntimeError(
+                "elixir is not installed (apt-get install elixir); .ci/run installs it"
+            )
         self._proc = subprocess.Popen(
             [executable, "-e", _LOOP],
             stdin=subprocess.PIPE,

@@ -25,8 +25,13 @@ def dedent(source: str) -> str:
     return textwrap.dedent(source).lstrip("\n")
 
 
-def check(source: str, path: str = MIGRATION_PATH, *, config: Config | None = None,
-          facts: ProjectFacts | None = None) -> list[Finding]:
+def check(
+    source: str,
+    path: str = MIGRATION_PATH,
+    *,
+    config: Config | None = None,
+    facts: ProjectFacts | None = None,
+) -> list[Finding]:
     """All findings for ``source`` (dedented) at ``path``; rule failures raise."""
     result = analyze(dedent(source).encode("utf-8"), path, config=config, facts=facts)
     if result.failures:
@@ -64,9 +69,17 @@ def assert_parses(text: str, parser: ElixirParser) -> None:
     assert error is None, f"Elixir cannot parse the fixed code: {error}\n{text}"
 
 
-def assert_fixed(code: str, source: str, expected: str, parser: ElixirParser, *,
-                 path: str = MIGRATION_PATH, index: int = 0, finding_index: int = 0,
-                 **kwargs: object) -> None:
+def assert_fixed(
+    code: str,
+    source: str,
+    expected: str,
+    parser: ElixirParser,
+    *,
+    path: str = MIGRATION_PATH,
+    index: int = 0,
+    finding_index: int = 0,
+    **kwargs: object,
+) -> None:
     """The ``finding_index``-th ``code`` finding's fix turns ``source`` into ``expected``.
 
     Also: the result parses, and re-checking it no longer reports that finding
@@ -83,7 +96,9 @@ def assert_fixed(code: str, source: str, expected: str, parser: ElixirParser, *,
 
 def advisory_lock_facts() -> ProjectFacts:
     """A project whose repo config sets ``migration_lock: :pg_advisory_lock``."""
-    return ProjectFacts(root=".", repos={"MyApp.Repo": RepoFacts("MyApp.Repo", migration_lock="pg_advisory_lock")})
+    return ProjectFacts(
+        root=".", repos={"MyApp.Repo": RepoFacts("MyApp.Repo", migration_lock="pg_advisory_lock")}
+    )
 
 
 def adapter_facts(adapter: str) -> ProjectFacts:

@@ -31,7 +31,11 @@ BROKEN = RuleMeta(
 
 def flag_defs(ctx: FileContext) -> Iterable[Finding]:
     for node in ctx.nodes("call"):
-        if node.child_by_field_name("target") is not None and node.text and node.text.startswith(b"def "):
+        if (
+            node.child_by_field_name("target") is not None
+            and node.text
+            and node.text.startswith(b"def ")
+        ):
             yield ctx.finding(META, node)
 
 

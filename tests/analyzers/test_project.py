@@ -15,14 +15,25 @@ def write(root: Path, rel: str, text: str) -> None:
 
 def test_adapter_lock_and_priv_from_project_files(tmp_path: Path) -> None:
     write(tmp_path, "mix.exs", "defmodule App.MixProject do\nend\n")
-    write(tmp_path, "lib/app/repo.ex",
-          "defmodule App.Repo do\n  use Ecto.Repo, otp_app: :app, adapter: Ecto.Adapters.Postgres\nend\n")
-    write(tmp_path, "lib/app/lite_repo.ex",
-          "defmodule App.LiteRepo do\n  use Ecto.Repo, otp_app: :app, adapter: Ecto.Adapters.SQLite3\nend\n")
-    write(tmp_path, "config/config.exs",
-          "import Config\nconfig :app, App.Repo,\n  migration_lock: :pg_advisory_lock\n"
-          "config :app, App.LiteRepo, priv: \"priv/lite\"\n")
-    write(tmp_path, "config/test.exs", "import Config\nconfig :app, App.Repo, migration_lock: false\n")
+    write(
+        tmp_path,
+        "lib/app/repo.ex",
+        "defmodule App.Repo do\n  use Ecto.Repo, otp_app: :app, adapter: Ecto.Adapters.Postgres\nend\n",
+    )
+    write(
+        tmp_path,
+        "lib/app/lite_repo.ex",
+        "defmodule App.LiteRepo do\n  use Ecto.Repo, otp_app: :app, adapter: Ecto.Adapters.SQLite3\nend\n",
+    )
+    write(
+        tmp_path,
+        "config/config.exs",
+        "import Config\nconfig :app, App.Repo,\n  migration_lock: :pg_advisory_lock\n"
+        'config :app, App.LiteRepo, priv: "priv/lite"\n',
+    )
+    write(
+        tmp_path, "config/test.exs", "import Config\nconfig :app, App.Repo, migration_lock: false\n"
+    )
     facts = load_project_facts(tmp_path)
     main = facts.repo_for_migration(str(tmp_path / "priv/repo/migrations/1_a.exs"))
     lite = facts.repo_for_migration(str(tmp_path / "priv/lite/migrations/1_a.exs"))

@@ -50,7 +50,7 @@ def test_excellent_migrations_aliases() -> None:
         b"# excellent_migrations:safety-assured-for-next-line index_not_concurrently raw_sql_executed\n"
         b"create index(:t, [:a])\n"
         b"remove :a\n"
-        b"execute \"x\"\n"
+        b'execute "x"\n'
     )
     assert silenced(source, b"create index", "MG001")
     assert silenced(source, b"create index", "MG011")

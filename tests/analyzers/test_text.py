@@ -46,7 +46,11 @@ def test_invalid_utf8_does_not_raise() -> None:
     assert "end" in index.line_text(1)
 
 
-@given(st.lists(st.sampled_from(["a", "é", "😀", "\n", "\r", "\r\n", "\u2028", " "]), max_size=40).map("".join))
+@given(
+    st.lists(st.sampled_from(["a", "é", "😀", "\n", "\r", "\r\n", "\u2028", " "]), max_size=40).map(
+        "".join
+    )
+)
 def test_roundtrip_on_character_boundaries(text: str) -> None:
     source = text.encode()
     index = LineIndex(source)

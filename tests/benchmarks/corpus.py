@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-_MIGRATION = '''defmodule Bench.Repo.Migrations.Change{n} do
+_MIGRATION = """defmodule Bench.Repo.Migrations.Change{n} do
   use Ecto.Migration
 
   def change do
@@ -25,9 +25,9 @@ _MIGRATION = '''defmodule Bench.Repo.Migrations.Change{n} do
     create index(:accounts, [:flag_{n}])
   end
 end
-'''
+"""
 
-_FUNCTION = '''  @doc "Lists records of kind {n}."
+_FUNCTION = """  @doc "Lists records of kind {n}."
   def list_kind_{n}(filters \\\\ %{{}}) do
     query =
       from r in Record,
@@ -47,7 +47,7 @@ _FUNCTION = '''  @doc "Lists records of kind {n}."
     |> Map.update("tags", [], &Enum.uniq/1)
   end
 
-'''
+"""
 
 
 def migration_source(n: int) -> str:

@@ -64,7 +64,9 @@ class MigrationModule:
         if self._forward_calls is None:
             calls: list[Node] = []
             for definition in self.forward_defs:
-                calls.extend(n for n in syntax.walk(definition) if n.type == "call" and n != definition)
+                calls.extend(
+                    n for n in syntax.walk(definition) if n.type == "call" and n != definition
+                )
             self._forward_calls = calls
         return self._forward_calls
 
@@ -85,7 +87,9 @@ class MigrationModule:
             return self.node.end_byte, "  "
         end = anchor.end_byte
         newline = source.find(b"\n", end)
-        return (newline if newline != -1 else len(source)), syntax.indentation_at(source, anchor.start_byte)
+        return (newline if newline != -1 else len(source)), syntax.indentation_at(
+            source, anchor.start_byte
+        )
 
 
 def migration_modules(ctx: FileContext) -> list[MigrationModule]:
@@ -225,7 +229,11 @@ def resolve_index(ctx: FileContext, value: Node) -> Node | None:
         return value
     if value.type == "binary_operator" and syntax.operator(value) == "|>":
         right = value.child_by_field_name("right")
-        if right is not None and right.type == "call" and syntax.call_name(right) in INDEX_FUNCTIONS:
+        if (
+            right is not None
+            and right.type == "call"
+            and syntax.call_name(right) in INDEX_FUNCTIONS
+        ):
             return right
         return None
     if value.type == "identifier":

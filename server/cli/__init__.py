@@ -1,0 +1,2 @@
+"""The ``phxguard`` command line: ``check`` (text, JSON, SARIF, GitHub output, ``--fix``),
+``rules``, ``explain`` and ``server``."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tree_sitter import Node
 
 from analyzers import syntax
@@ -38,6 +40,7 @@ def _with_option(source: str, name: str, key: str, value: str) -> str:
         ("f(a, [1, 2])", "f(a, [1, 2], k: true)"),
         ("f(a, [])", "f(a, [], k: true)"),
         ('f(a, "x", y: [z: 1])', 'f(a, "x", y: [z: 1], k: true)'),
+        ("f(a, y: [k: 1])", "f(a, y: [k: 1], k: true)"),
         ("Mod.f(a)", "Mod.f(a, k: true)"),
         ("Repo.all", "Repo.all(k: true)"),
     ],
@@ -213,3 +216,46 @@ def test_identical_requests_give_identical_edits() -> None:
     first = insert_module_attributes(source, at, "  ", [("a", "true")])
     second = insert_module_attributes(source, at, "  ", [("a", "true")])
     assert first == second
+
+
+_ARGUMENT = st.sampled_from([":posts", "[:a, :b]", '"posts"', "x", "%{a: 1}", "{1, 2}", "[]"])
+_OPTION = st.sampled_from(["name: :idx", 'where: "x > 1"', "k: false", "unique: true", "k: nil"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    args=st.lists(_ARGUMENT, min_size=0, max_size=3),
+    options=st.lists(_OPTION, max_size=3, unique_by=lambda o: o.split(":")[0]),
+    parens=st.booleans(),
+    bracketed=st.booleans(),
+    multiline=st.booleans(),
+)
+def test_add_keyword_option_always_sets_the_key_once(
+    elixir_parser: ElixirParser,
+    args: list[str],
+    options: list[str],
+    parens: bool,
+    bracketed: bool,
+    multiline: bool,
+) -> None:
+    if not args and not parens:
+        args = [":posts"]
+    written_options = ", ".join(options)
+    if options and bracketed:
+        written_options = f"[{written_options}]"
+    parts = [*args, written_options] if options else args
+    separator = ",\n  " if multiline and parens else ", "
+    inner = separator.join(parts)
+    source = f"f({inner})" if parens else f"f {inner}"
+    if multiline and parens:
+        source = f"f(\n  {inner}\n)"
+    result = _with_option(source, "f", "k", "true").encode()
+    tree = parse_elixir(result)
+    assert not tree.root_node.has_error, result
+    assert elixir_parser.check(result.decode()) is None, result
+    call = _first_call(result, "f")
+    pairs = syntax.keyword_pairs(syntax.options_node(call))
+    assert [syntax.text(v) for name, _p, v in pairs if name == "k"] == ["true"]
+    others = [syntax.text(p) for name, p, _v in pairs if name != "k"]
+    assert others == [o for o in options if not o.startswith("k:")]
+    assert len(syntax.positional_args(call)) == len(args)

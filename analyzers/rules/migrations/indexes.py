@@ -38,8 +38,8 @@ INDEX_NOT_CONCURRENT = RuleMeta(
         "INSERT, UPDATE and DELETE waits until the index is finished; DROP INDEX takes an "
         "ACCESS EXCLUSIVE lock that blocks reads too. On a large table that is minutes of "
         "downtime. CONCURRENTLY builds or drops the index without blocking writes, but cannot "
-        "run inside a transaction, so the migration must disable Ecto's DDL transaction and "
-        "migration lock."
+        "run inside a transaction, so the migration must disable Ecto's DDL transaction (and "
+        "its migration lock, unless the repo uses `migration_lock: :pg_advisory_lock`)."
     ),
     safe_pattern="""\
 defmodule MyApp.Repo.Migrations.AddPostsUserIdIndex do

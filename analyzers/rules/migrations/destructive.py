@@ -32,6 +32,14 @@ def _table_call(node: Node | None) -> Node | None:
     return None
 
 
+def _statement(call: Node) -> Node:
+    """The whole pipeline for a piped call (``table(:t) |> drop()``), else the call."""
+    parent = call.parent
+    if syntax.pipe_source(call) is not None and parent is not None:
+        return parent
+    return call
+
+
 def _first_positional(call: Node) -> Node | None:
     args = syntax.positional_args(call)
     return args[0] if args else None
@@ -98,7 +106,7 @@ def check_rename(ctx: FileContext) -> Iterator[Finding]:
             )
         else:
             continue
-        yield ctx.finding(MG007, call, message)
+        yield ctx.finding(MG007, _statement(call), message)
 
 
 # --- MG008 remove-column ------------------------------------------------------------------------
@@ -146,7 +154,7 @@ def check_remove_column(ctx: FileContext) -> Iterator[Finding]:
             continue
         yield ctx.finding(
             MG008,
-            call,
+            _statement(call),
             f"Dropping table {_quoted(table, 'the table')} breaks running code that still queries "
             "it; remove its schema and uses and deploy first",
         )
@@ -253,4 +261,4 @@ def check_irreversible_change(ctx: FileContext) -> Iterator[Finding]:
             continue
         why = _irreversible(ctx, call)
         if why is not None:
-            yield ctx.finding(MG013, call, why)
+            yield ctx.finding(MG013, _statement(call), why)

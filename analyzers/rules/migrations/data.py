@@ -1,1 +1,248 @@
-"""MG rules: data (being written)."""
+"""MG010 data-migration: data read or written from a schema migration.
+
+Flags, in forward code (``def change``/``def up`` and the private helpers
+they call — never ``def down``):
+
+* ``Repo.*``/``MyApp.Repo.*``/``repo().*`` data functions (and a repo reached
+  through ``alias ..., as:`` or named in the project's config), and
+  ``Ecto.Adapters.SQL.query*``; a query whose literal SQL is only DDL or
+  settings (``repo().query!("SET lock_timeout ...")``) is not data;
+* calls into application modules whose name says they write data
+  (``MyApp.Accounts.create_user(...)``, ``Billing.backfill_invoices()``).
+
+The Ecto migration DSL, ``Ecto.Changeset``, ``Ecto.Migrator``, ``fragment``,
+``execute``, ``flush`` and the Elixir standard library are not data access.
+Files in a separate data-migration directory (``priv/repo/data_migrations``)
+are exempt. Applies to every adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.context import FileContext
+from analyzers.model import Finding, RuleMeta, Severity
+from analyzers.registry import register
+from analyzers.rules.migrations.model import (
+    FORWARD_DEFS,
+    MigrationModule,
+    in_data_migrations_dir,
+    migration_modules,
+)
+from analyzers.sql import SqlSyntaxError, parse_statements
+
+REPO_WRITES = frozenset(
+    {
+        "insert", "insert!", "insert_all", "insert_or_update", "insert_or_update!",
+        "update", "update!", "update_all", "delete", "delete!", "delete_all",
+    }
+)  # fmt: skip
+REPO_READS = frozenset(
+    {
+        "all", "all_by", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate",
+        "exists?", "stream", "preload", "reload", "reload!",
+    }
+)  # fmt: skip
+REPO_QUERIES = frozenset({"query", "query!", "query_many", "query_many!"})
+REPO_TRANSACTIONS = frozenset({"transaction", "transact"})
+SQL_ADAPTER = "Ecto.Adapters.SQL"
+# Verbs that name a write in a context or schema module's public function.
+WRITE_VERBS = (
+    "create", "update", "delete", "insert", "upsert", "remove", "destroy", "import",
+    "backfill", "seed", "register",
+)  # fmt: skip
+# Receivers that are never the application's data layer.
+NOT_APPLICATION = frozenset(
+    {
+        "Access", "Agent", "Application", "Atom", "Base", "Bitwise", "Calendar", "Code", "Date",
+        "DateTime", "Decimal", "Enum", "Exception", "File", "Float", "Function", "GenServer",
+        "Integer", "IO", "Jason", "Kernel", "Keyword", "List", "Logger", "Macro", "Map",
+        "MapSet", "Module", "NaiveDateTime", "Node", "Path", "Port", "Process", "Range", "Regex",
+        "Registry", "Stream", "String", "Supervisor", "System", "Task", "Time", "Tuple", "URI",
+        "Version", "Ecto", "Phoenix", "Plug", "Postgrex", "Mix", "ExUnit",
+    }
+)  # fmt: skip
+# Statements that read or write rows, as opposed to DDL or session settings.
+DATA_STATEMENTS = frozenset(
+    {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "CopyStmt", "MergeStmt"}
+)
+
+META = RuleMeta(
+    code="MG010",
+    slug="data-migration",
+    title="Data read or written inside a schema migration",
+    severity=Severity.WARNING,
+    rationale=(
+        "A schema migration runs in one transaction: a backfill inside it holds its row and "
+        "DDL locks until every row is written, and a failure rolls the schema change back too. "
+        "Calling `Repo` or the application's contexts also couples the migration to today's "
+        "code: once the schema module or context changes, old migrations no longer run on a "
+        "fresh database."
+    ),
+    safe_pattern="""\
+# priv/repo/data_migrations/20240102000000_backfill_posts_status.exs
+defmodule MyApp.Repo.DataMigrations.BackfillPostsStatus do
+  use Ecto.Migration
+  import Ecto.Query
+  @disable_ddl_transaction true
+  @disable_migration_lock true
+  @batch_size 1_000
+
+  def up, do: backfill(0)
+
+  defp backfill(last_id) do
+    ids =
+      repo().all(
+        from p in "posts",
+          where: p.id > ^last_id and is_nil(p.status),
+          order_by: p.id,
+          limit: @batch_size,
+          select: p.id
+      )
+
+    if ids != [] do
+      repo().update_all(from(p in "posts", where: p.id in ^ids), set: [status: "draft"])
+      backfill(List.last(ids))
+    end
+  end
+
+  def down, do: :ok
+end
+""",
+)
+
+
+@register(META)
+def check(ctx: FileContext) -> Iterable[Finding]:
+    """Report data access in schema migrations (any adapter)."""
+    if in_data_migrations_dir(ctx.path):
+        return
+    repo_names = {name for name in ctx.facts.repos}
+    for module in migration_modules(ctx):
+        yield from _check_module(ctx, module, repo_names)
+
+
+def _check_module(
+    ctx: FileContext, module: MigrationModule, repo_names: set[str]
+) -> Iterator[Finding]:
+    aliases = _aliases(module)
+    flagged: list[Node] = []
+    for call in _reachable_calls(module):
+        if any(f.start_byte <= call.start_byte and call.end_byte <= f.end_byte for f in flagged):
+            continue
+        message = _data_access(call, aliases, repo_names)
+        if message is None:
+            continue
+        flagged.append(call)
+        yield ctx.finding(META, syntax.call_target(call) or call, message)
+
+
+def _data_access(call: Node, aliases: dict[str, str], repo_names: set[str]) -> str | None:
+    """Why ``call`` is data access from a migration, or None."""
+    receiver = syntax.call_receiver(call)
+    function = syntax.call_function(call)
+    if receiver is None or function is None:
+        return None
+    name = f"{receiver}.{function}"
+    resolved = aliases.get(receiver.split(".", 1)[0], "")
+    full = resolved + receiver[len(receiver.split(".", 1)[0]) :] if resolved else receiver
+    if full == SQL_ADAPTER and function in {*REPO_QUERIES, "stream"}:
+        return None if _ddl_only(call, 1) else _message(name, "runs SQL on the data")
+    if _is_repo(full, repo_names):
+        if function in REPO_WRITES:
+            return _message(name, "writes data")
+        if function in REPO_READS:
+            return _message(name, "reads data")
+        if function in REPO_TRANSACTIONS:
+            return _message(name, "runs a data transaction")
+        if function in REPO_QUERIES:
+            return None if _ddl_only(call, 0) else _message(name, "runs SQL on the data")
+        return None
+    if _is_application_module(full) and _is_write_verb(function):
+        return (
+            f"{name} writes data through application code from a schema migration: the "
+            "migration breaks when that code changes and the write holds the migration's "
+            "locks; move it to a separate, batched data migration"
+        )
+    return None
+
+
+def _message(name: str, what: str) -> str:
+    return (
+        f"{name} {what} inside a schema migration's transaction; move it to a separate, "
+        "batched data migration"
+    )
+
+
+def _is_repo(receiver: str, repo_names: set[str]) -> bool:
+    if receiver == "repo()" or receiver in repo_names:
+        return True
+    last = receiver.rsplit(".", 1)[-1]
+    return last[:1].isupper() and last.endswith("Repo")
+
+
+def _is_application_module(receiver: str) -> bool:
+    first = receiver.split(".", 1)[0]
+    return first[:1].isupper() and first not in NOT_APPLICATION and receiver != "repo()"
+
+
+def _is_write_verb(function: str) -> bool:
+    return any(function == verb or function.startswith(verb + "_") for verb in WRITE_VERBS)
+
+
+def _ddl_only(call: Node, sql_index: int) -> bool:
+    """The query's SQL is a literal holding only DDL or settings (no rows read or written)."""
+    args = syntax.positional_args(call)
+    sql = syntax.string_value(args[sql_index]) if len(args) > sql_index else None
+    if sql is None:
+        return False
+    try:
+        statements = parse_statements(sql)
+    except SqlSyntaxError:
+        return False
+    return bool(statements) and all(s.kind not in DATA_STATEMENTS for s in statements)
+
+
+def _aliases(module: MigrationModule) -> dict[str, str]:
+    """``alias MyApp.Repo, as: DB`` and ``alias MyApp.Repo``: short name -> full module."""
+    found: dict[str, str] = {}
+    for statement in syntax.block_statements(syntax.do_block(module.node)):
+        if statement.type != "call" or syntax.call_name(statement) != "alias":
+            continue
+        args = syntax.call_args(statement)
+        if not args or args[0].type != "alias":
+            continue
+        full = syntax.text(args[0])
+        short = syntax.option(statement, "as")
+        name = syntax.text(short) if short is not None else full.rsplit(".", 1)[-1]
+        found[name] = full
+    return found
+
+
+_NOT_HELPERS = FORWARD_DEFS | {"down"}
+
+
+def _reachable_calls(module: MigrationModule) -> Iterator[Node]:
+    """Calls in forward code and in the module's own functions that forward code calls."""
+    helpers: dict[str, list[Node]] = {}
+    for statement in syntax.block_statements(syntax.do_block(module.node)):
+        named = syntax.def_name(statement)
+        if named is not None and named[0] in {"def", "defp"} and named[1] not in _NOT_HELPERS:
+            helpers.setdefault(named[1], []).append(statement)
+    seen: set[str] = set()
+    pending = list(module.forward_defs)
+    while pending:
+        definition = pending.pop(0)
+        for node in syntax.walk(definition):
+            if node.type != "call" or node == definition:
+                continue
+            if syntax.def_name(node) is not None:
+                continue
+            yield node
+            name = syntax.call_name(node)
+            if name is not None and name in helpers and name not in seen:
+                seen.add(name)
+                pending.extend(helpers[name])

@@ -27,7 +27,11 @@ from analyzers import suppressions, syntax
 from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.migrations.model import MigrationModule, migration_modules
+from analyzers.rules.migrations.model import (
+    MigrationModule,
+    in_data_migrations_dir,
+    migration_modules,
+)
 from analyzers.rules.migrations.sql_text import NotSql, SqlText, Unreadable, read_sql
 from analyzers.sql import Flag, Op, SqlOperation, SqlStatement, SqlSyntaxError, parse_statements
 from analyzers.sql import not_null_columns as check_not_null_columns
@@ -217,7 +221,7 @@ def _initial_state(module: MigrationModule, executes: list[_Execute]) -> _Module
 def _dsl_check_constraints(
     module: MigrationModule,
 ) -> Iterator[tuple[str, str, frozenset[str], bool]]:
-    """``create constraint(t, name, check: "...")`` calls: table, name, non-null columns, validated."""
+    """``create constraint(t, name, check: ...)``: table, name, non-null columns, validated."""
     for call in module.forward_calls():
         if syntax.call_name(call) != "constraint":
             continue
@@ -276,6 +280,8 @@ def _is_new(table: str | None, state: _ModuleState) -> bool:
 
 def _operation_problem(op: SqlOperation, state: _ModuleState, ctx: FileContext) -> Problem | None:
     table = _normal(op.table)
+    # Backfills are what a separate data-migration directory is for (MG010 exempts it too).
+    data_dir = in_data_migrations_dir(ctx.path)
     if op.op is not Op.DROP_INDEX and op.op is not Op.REINDEX and _is_new(table, state):
         return None
     where = f" on existing table {table}" if table else ""
@@ -329,7 +335,7 @@ def _operation_problem(op: SqlOperation, state: _ModuleState, ctx: FileContext) 
         return Problem(
             f"DROP TABLE {table} breaks nodes still running code that uses it (as MG008)"
         )
-    if op.op in (Op.UPDATE, Op.DELETE) and Flag.WHERE not in op.flags:
+    if op.op in (Op.UPDATE, Op.DELETE) and Flag.WHERE not in op.flags and not data_dir:
         verb = "UPDATE" if op.op is Op.UPDATE else "DELETE"
         return Problem(
             f"{verb} without WHERE{where} touches every row inside the migration's "

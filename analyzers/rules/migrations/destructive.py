@@ -178,7 +178,7 @@ def change do
   execute "CREATE EXTENSION IF NOT EXISTS citext", "DROP EXTENSION IF EXISTS citext"
 
   alter table(:users) do
-    modify :email, :citext, from: :string
+    modify :bio, :text, null: true, from: {:text, null: false}
     remove :nickname, :string, default: ""
   end
 end

@@ -6,9 +6,17 @@ import pytest
 
 from analyzers.config import Config
 from analyzers.model import Severity
+from analyzers.registry import get_rule
 from analyzers.rules.migrations.columns import PgType, called_functions, rewrites_table
 from tests.elixir_parser import ElixirParser
-from tests.ruletools import adapter_facts, assert_fixed, dedent, flagged_text, only
+from tests.ruletools import (
+    adapter_facts,
+    assert_fixed,
+    assert_parses,
+    dedent,
+    flagged_text,
+    only,
+)
 
 SQLITE = "Ecto.Adapters.SQLite3"
 
@@ -136,6 +144,7 @@ def test_mg006_flags_in_def_up() -> None:
         "modify :seen_at, :utc_datetime_usec, from: :utc_datetime",
         # no evidence of a type change
         "modify :title, :string, null: false",
+        "modify :title, :string, size: 500",
         "modify :title, :text",
         "modify :price, :decimal",
         # types that are not literal: cannot tell
@@ -446,3 +455,14 @@ def test_mg012_can_be_suppressed() -> None:
         "  add :payload, :json"
     )
     assert only("MG012", source) == []
+
+
+@pytest.mark.parametrize("code", ["MG006", "MG009", "MG012"])
+def test_safe_pattern_parses_and_passes_its_own_rule(
+    code: str, elixir_parser: ElixirParser
+) -> None:
+    rule = get_rule(code)
+    assert rule is not None
+    pattern = rule.meta.safe_pattern.strip("\n") + "\n"
+    assert_parses(pattern, elixir_parser)
+    assert only(code, migration(pattern)) == []

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from analyzers.model import Severity
-from tests.ruletools import adapter_facts, dedent, flagged_text, only
+from analyzers.registry import get_rule
+from tests.elixir_parser import ElixirParser
+from tests.ruletools import adapter_facts, assert_parses, dedent, flagged_text, only
 
 SQLITE = "Ecto.Adapters.SQLite3"
 
@@ -361,5 +363,23 @@ def test_mg013_can_be_suppressed() -> None:
     source = migration(
         "# phxguard:disable-next-line MG013 -- never rolled back in production\n"
         'execute "CREATE EXTENSION citext"'
+    )
+    assert only("MG013", source) == []
+
+
+@pytest.mark.parametrize("code", ["MG007", "MG008", "MG013"])
+def test_safe_pattern_parses(code: str, elixir_parser: ElixirParser) -> None:
+    rule = get_rule(code)
+    assert rule is not None
+    assert_parses(rule.meta.safe_pattern.strip("\n") + "\n", elixir_parser)
+
+
+def test_mg013_safe_pattern_change_is_reversible() -> None:
+    rule = get_rule("MG013")
+    assert rule is not None
+    source = (
+        "defmodule MyApp.Repo.Migrations.Change do\n  use Ecto.Migration\n"
+        + rule.meta.safe_pattern
+        + "end\n"
     )
     assert only("MG013", source) == []

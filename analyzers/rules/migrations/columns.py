@@ -407,7 +407,22 @@ def _fragment_sql(value: Node) -> str | None:
     if value.type != "call" or syntax.call_name(value) != "fragment":
         return None
     args = syntax.call_args(value)
-    return syntax.string_value(args[0]) if len(args) == 1 else None
+    if len(args) != 1:
+        return None
+    return syntax.string_value(args[0]) or _sigil_string(args[0])
+
+
+def _sigil_string(node: Node) -> str | None:
+    """Contents of a ``~s``/``~S`` string sigil without interpolation."""
+    if node.type != "sigil":
+        return None
+    parts = node.named_children
+    if not parts or parts[0].type != "sigil_name" or syntax.text(parts[0]) not in {"s", "S"}:
+        return None
+    contents = parts[1:]
+    if any(part.type not in {"quoted_content", "sigil_modifiers"} for part in contents):
+        return None
+    return "".join(syntax.text(part) for part in contents if part.type == "quoted_content")
 
 
 def _is_nil(node: Node) -> bool:

@@ -271,6 +271,16 @@ def test_mg009_reports_once_with_null_false_and_no_mg003() -> None:
     assert only("MG003", source) == []
 
 
+@pytest.mark.parametrize("default", ["fragment(~s|gen_random_uuid()|)", 'fragment(~S"random()")'])
+def test_mg009_reads_sql_in_string_sigils(default: str) -> None:
+    assert len(only("MG009", alter(f"add :token, :uuid, default: {default}"))) == 1
+
+
+def test_mg009_ignores_interpolated_sql() -> None:
+    source = alter('add :token, :uuid, default: fragment("#{@uuid_function}()")')
+    assert only("MG009", source) == []
+
+
 def test_mg009_flags_add_if_not_exists_and_heredoc_sql() -> None:
     source = alter(
         'add_if_not_exists :public_id, :uuid, default: fragment("""\n  gen_random_uuid()\n  """)'

@@ -21,6 +21,8 @@ from analyzers import syntax
 from analyzers.rules.migrations.model import MigrationModule
 
 _MAX_DEPTH = 8
+# In ~S sigils only an escaped closing delimiter is decoded.
+_TERMINATORS = frozenset({")", "]", "}", ">", '"', "'", "|", "/"})
 _ESCAPES = {
     "n": "\n",
     "t": "\t",
@@ -162,7 +164,8 @@ def _read_quoted(value: Node, module: MigrationModule, depth: int, *, raw: bool)
             _add_content(out, child, raw=raw)
         elif child.type == "escape_sequence":
             seq = syntax.text(child)
-            out._append(seq if raw else _unescape(seq), child.start_byte, child.end_byte, raw)
+            value = seq[1:] if raw and seq[1:] in _TERMINATORS else seq if raw else _unescape(seq)
+            out._append(value, child.start_byte, child.end_byte, raw and value == seq)
         elif child.type == "interpolation":
             inner = [c for c in child.named_children if c.type != "comment"]
             literal = _literal(inner[0], module, depth) if len(inner) == 1 else None

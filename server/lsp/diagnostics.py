@@ -1,0 +1,151 @@
+"""Diagnostics: findings as LSP diagnostics, debounced analysis, push or pull (never both).
+
+A burst of changes costs one analysis: each change re-arms a per-document
+timer and only the last one runs. A result is published only if the document
+is still at the version it was computed for. Clients that declare
+``textDocument.diagnostic`` pull; everyone else gets ``publishDiagnostics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from analyzers.explain import docs_uri
+from analyzers.model import Finding, Severity
+from analyzers.registry import get_rule
+from server.lsp.analysis import Analysis
+from server.lsp.documents import Document
+from server.lsp.positions import PositionCodec
+
+if TYPE_CHECKING:
+    from server.lsp.server import PhxguardServer
+
+log = logging.getLogger(__name__)
+
+SOURCE = "phxguard"
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+}
+
+
+def to_diagnostic(finding: Finding, codec: PositionCodec) -> types.Diagnostic:
+    """The LSP diagnostic of a finding (range in the codec's encoding)."""
+    rule = get_rule(finding.code)
+    description = types.CodeDescription(href=docs_uri(rule.meta)) if rule is not None else None
+    return types.Diagnostic(
+        range=codec.range(finding.start, finding.end),
+        message=finding.message,
+        severity=_SEVERITY.get(finding.severity, types.DiagnosticSeverity.Warning),
+        code=finding.code,
+        code_description=description,
+        source=SOURCE,
+    )
+
+
+def diagnostics_of(
+    server: PhxguardServer, doc: Document, analysis: Analysis
+) -> list[types.Diagnostic]:
+    """All diagnostics of an analysis of ``doc`` (which must be at the analysed version)."""
+    codec = server.codec(doc)
+    return [to_diagnostic(f, codec) for f in analysis.findings]
+
+
+class DiagnosticsScheduler:
+    """Debounces analyses per document and pushes results to clients that do not pull."""
+
+    def __init__(self, server: PhxguardServer) -> None:
+        self.server = server
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def schedule(self, uri: str) -> None:
+        """Analyse ``uri`` once the user pauses (``debounceMs`` after the last call)."""
+        self.cancel(uri)
+        delay = self.server.settings.debounce_ms / 1000
+        loop = asyncio.get_running_loop()
+        self._timers[uri] = loop.call_later(delay, self._fire, uri)
+
+    def now(self, uri: str) -> None:
+        """Analyse ``uri`` immediately (open, save, settings change)."""
+        self.cancel(uri)
+        self._fire(uri)
+
+    def cancel(self, uri: str) -> None:
+        """Forget a pending analysis of ``uri``."""
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+
+    def current(self, doc: Document) -> Analysis:
+        """The analysis of ``doc`` as it is now; a pending debounced run is done at once."""
+        if not self.server.analyzer.is_fresh(doc):
+            self.cancel(doc.uri)
+        return self.server.analyzer.current(doc)
+
+    def refresh_all(self) -> None:
+        """Settings or project facts changed: re-analyse open documents (or ask pullers to pull)."""
+        if self.server.pull_diagnostics:
+            for doc in self.server.documents:
+                self.cancel(doc.uri)
+            if self.server.capability("workspace.diagnostics.refresh_support", False):
+                self.server.workspace_diagnostic_refresh(None)
+            return
+        for doc in self.server.documents:
+            self.now(doc.uri)
+
+    def closed(self, uri: str) -> None:
+        """A document closed: stop its timer, drop its results, clear what was pushed."""
+        self.cancel(uri)
+        self.server.analyzer.forget(uri)
+        if not self.server.pull_diagnostics:
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+
+    def _fire(self, uri: str) -> None:
+        self._timers.pop(uri, None)
+        try:
+            self._analyse_and_push(uri)
+        except Exception as exc:
+            log.exception("analysis of %s failed", uri)
+            self.server.log_to_client(
+                f"phxguard: analysis of {uri} failed: {exc!r}", types.MessageType.Error
+            )
+
+    def _analyse_and_push(self, uri: str) -> None:
+        doc = self.server.documents.get(uri)
+        if doc is None:
+            return
+        if self.server.pull_diagnostics:
+            # Pull clients ask when they want results; computing now keeps the answer fast.
+            self.current(doc)
+            return
+        analysis = self.current(doc)
+        if analysis.version != doc.version:
+            log.debug("dropping stale diagnostics of %s v%s", uri, analysis.version)
+            return
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri, version=doc.version, diagnostics=diagnostics_of(self.server, doc, analysis)
+            )
+        )
+
+
+def pull(
+    server: PhxguardServer, params: types.DocumentDiagnosticParams
+) -> types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport:
+    """``textDocument/diagnostic``: the current results, computed now if the stored ones are stale."""
+    doc = server.documents.get(params.text_document.uri)
+    if doc is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    analysis = server.diagnostics.current(doc)
+    if params.previous_result_id is not None and params.previous_result_id == analysis.result_id:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
+    return types.RelatedFullDocumentDiagnosticReport(
+        items=diagnostics_of(server, doc, analysis), result_id=analysis.result_id
+    )

@@ -1,0 +1,201 @@
+"""Open documents: a bytes mirror and an incrementally updated parse tree per document.
+
+pygls applies ``didChange`` to its own copy before our handler runs, and its
+line splitting disagrees with LSP about U+2028 and form feed, so the server
+keeps its own copy. Each content change is applied to the mirror in order,
+the tree is told about it with ``Tree.edit``, and one incremental parse
+follows. Nodes are never kept across edits (their text goes stale).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from tree_sitter import Point, Tree
+
+from analyzers.engine import ELIXIR, language_for
+from analyzers.parsing import parse_elixir
+from analyzers.text import Encoding, LineIndex
+from server.lsp.positions import PositionCodec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """One content change: replace ``range`` (LSP line/character pairs) with ``text``.
+
+    ``range`` is None for a full-text replacement.
+    """
+
+    text: str
+    range: tuple[int, int, int, int] | None = None
+
+
+@dataclass
+class Document:
+    """One open document: what the client has, as bytes, and its tree (Elixir only)."""
+
+    uri: str
+    path: str
+    language_id: str
+    version: int
+    source: bytes
+    language: str | None = None
+    tree: Tree | None = None
+    _index: LineIndex | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> LineIndex:
+        """Line starts of the current source (rebuilt lazily after a change)."""
+        if self._index is None or self._index.source is not self.source:
+            self._index = LineIndex(self.source)
+        return self._index
+
+    def codec(self, encoding: Encoding) -> PositionCodec:
+        """A position codec for the current source in ``encoding``."""
+        return PositionCodec(self.index, encoding)
+
+    @property
+    def text(self) -> str:
+        """The source as text (invalid UTF-8 replaced)."""
+        return self.source.decode("utf-8", "replace")
+
+    @property
+    def has_syntax_errors(self) -> bool:
+        """Whether the current tree has ERROR or MISSING nodes."""
+        return self.tree is not None and self.tree.root_node.has_error
+
+
+def _encode(text: str) -> bytes:
+    # A lone surrogate (legal in JSON) becomes "?": one unit in every encoding, like the original.
+    return text.encode("utf-8", "replace")
+
+
+def _ts_point(source: bytes, offset: int) -> Point:
+    """tree-sitter's point of ``offset``: rows end at ``\\n`` only, columns are bytes."""
+    row = source.count(b"\n", 0, offset)
+    return Point(row, offset - (source.rfind(b"\n", 0, offset) + 1))
+
+
+def _advance(start: Point, inserted: bytes) -> Point:
+    newlines = inserted.count(b"\n")
+    if not newlines:
+        return Point(start.row, start.column + len(inserted))
+    return Point(start.row + newlines, len(inserted) - (inserted.rfind(b"\n") + 1))
+
+
+class DocumentStore:
+    """The open documents, by URI."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Document] = {}
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(list(self._docs.values()))
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def get(self, uri: str) -> Document | None:
+        """The open document at ``uri``, or None."""
+        return self._docs.get(uri)
+
+    def open(self, uri: str, path: str, language_id: str, version: int, text: str) -> Document:
+        """Start tracking a document (re-opening replaces it)."""
+        doc = Document(
+            uri=uri,
+            path=path,
+            language_id=language_id,
+            version=version,
+            source=_encode(text),
+            language=language_for(path, language_id),
+        )
+        self._full_parse(doc)
+        self._docs[uri] = doc
+        return doc
+
+    def close(self, uri: str) -> Document | None:
+        """Stop tracking a document; returns it if it was open."""
+        return self._docs.pop(uri, None)
+
+    def change(
+        self, uri: str, version: int, changes: Iterable[TextChange], encoding: Encoding
+    ) -> Document | None:
+        """Apply content changes in order; None (and a log line) if ``uri`` is not open."""
+        doc = self._docs.get(uri)
+        if doc is None:
+            log.warning("didChange for %s, which is not open: ignored", uri)
+            return None
+        had_errors = doc.has_syntax_errors
+        edited = False
+        for change in changes:
+            if change.range is None:
+                doc.source = _encode(change.text)
+                doc.tree = None
+                edited = False
+                continue
+            edited = self._apply_range(doc, change, encoding) or edited
+        doc.version = version
+        if doc.tree is None or not edited:
+            self._full_parse(doc)
+        else:
+            doc.tree = parse_elixir(doc.source, doc.tree)
+            if had_errors and not doc.tree.root_node.has_error:
+                # Error recovery can leave an incremental tree shaped unlike a fresh one.
+                self._full_parse(doc)
+        return doc
+
+    def save(self, uri: str, text: str | None = None) -> Document | None:
+        """On save: adopt the saved text if the client sent it, and reparse from scratch."""
+        doc = self._docs.get(uri)
+        if doc is None:
+            return None
+        if text is not None:
+            data = _encode(text)
+            if data != doc.source:
+                log.warning("saved text of %s differs from the synced copy: resynchronised", uri)
+                doc.source = data
+        self._full_parse(doc)
+        return doc
+
+    def _apply_range(self, doc: Document, change: TextChange, encoding: Encoding) -> bool:
+        assert change.range is not None
+        start_line, start_char, end_line, end_char = change.range
+        codec = doc.codec(encoding)
+        start = codec.resolve(start_line, start_char)
+        end = codec.resolve(end_line, end_char)
+        if start.clamped or end.clamped:
+            log.warning(
+                "change range %s of %s lies outside the document (%d lines): clamped",
+                change.range,
+                doc.uri,
+                doc.index.line_count,
+            )
+        start_byte, end_byte = start.offset, end.offset
+        if end_byte < start_byte:
+            log.warning(
+                "change range %s of %s ends before it starts: swapped", change.range, doc.uri
+            )
+            start_byte, end_byte = end_byte, start_byte
+        inserted = _encode(change.text)
+        old = doc.source
+        doc.source = old[:start_byte] + inserted + old[end_byte:]
+        if doc.tree is None:
+            return False
+        start_point = _ts_point(old, start_byte)
+        doc.tree.edit(
+            start_byte=start_byte,
+            old_end_byte=end_byte,
+            new_end_byte=start_byte + len(inserted),
+            start_point=start_point,
+            old_end_point=_ts_point(old, end_byte),
+            new_end_point=_advance(start_point, inserted),
+        )
+        return True
+
+    @staticmethod
+    def _full_parse(doc: Document) -> None:
+        doc.tree = parse_elixir(doc.source) if doc.language == ELIXIR else None

@@ -1,0 +1,53 @@
+"""Hover over a finding: what was found, why it hurts, the safe pattern (from the rule's metadata)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from analyzers.explain import explain_text, hover_markdown
+from analyzers.registry import get_rule
+
+if TYPE_CHECKING:
+    from server.lsp.server import PhxguardServer
+
+
+def _markdown_supported(server: PhxguardServer) -> bool:
+    formats = server.capability("text_document.hover.content_format") or ()
+    # A client that states nothing gets plain text, as the spec's default.
+    return any(str(getattr(f, "value", f)) == "markdown" for f in formats)
+
+
+def hover(server: PhxguardServer, params: types.HoverParams) -> types.Hover | None:
+    """``textDocument/hover``: the explanation of every finding under the cursor."""
+    doc = server.documents.get(params.text_document.uri)
+    if doc is None:
+        return None
+    analysis = server.diagnostics.current(doc)
+    codec = server.codec(doc)
+    offset = codec.offset(params.position)
+    hits = [f for f in analysis.findings if f.start <= offset <= f.end]
+    if not hits:
+        return None
+    markdown = _markdown_supported(server)
+    parts = []
+    for finding in hits:
+        rule = get_rule(finding.code)
+        if rule is None:
+            parts.append(f"{finding.code}: {finding.message}")
+        elif markdown:
+            parts.append(hover_markdown(rule.meta, finding.message))
+        else:
+            message = "" if finding.message == rule.meta.title else finding.message + "\n\n"
+            parts.append(message + explain_text(rule.meta))
+    separator = "\n\n---\n\n" if markdown else "\n\n"
+    start = min(f.start for f in hits)
+    end = max(f.end for f in hits)
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText,
+            value=separator.join(parts),
+        ),
+        range=codec.range(start, end),
+    )

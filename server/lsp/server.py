@@ -1,0 +1,177 @@
+"""The language server object: shared state, client-capability queries, isolated handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.lsp.server import LanguageServer
+
+from analyzers import __version__
+from analyzers.engine import RuleFailure
+from analyzers.text import Encoding
+from server.lsp.analysis import Analyzer
+from server.lsp.code_actions import FixStore
+from server.lsp.diagnostics import DiagnosticsScheduler
+from server.lsp.documents import Document, DocumentStore
+from server.lsp.positions import PositionCodec, encoding_from_lsp
+from server.lsp.protocol import PhxguardProtocol, client_resolves_edits
+from server.lsp.settings import SettingsState
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+class PhxguardServer(LanguageServer):
+    """pygls server holding phxguard's documents, settings and analysis results."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="phxguard",
+            version=__version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=PhxguardProtocol,
+        )
+        self.documents = DocumentStore()
+        self.settings = SettingsState()
+        self.analyzer = Analyzer(self.report_rule_failures)
+        self.diagnostics = DiagnosticsScheduler(self)
+        self.fixes = FixStore()
+        self.initialized_client = False
+
+    # -- client capabilities -------------------------------------------------
+
+    def capability(self, path: str, default: Any = None) -> Any:
+        """A client capability by dotted snake_case path (``text_document.diagnostic``)."""
+        try:
+            return get_capability(self.client_capabilities, path, default)
+        except Exception:
+            return default
+
+    @property
+    def encoding(self) -> Encoding:
+        """The negotiated position encoding."""
+        try:
+            return encoding_from_lsp(self.workspace.position_encoding)
+        except RuntimeError:
+            return "utf-16"
+
+    @property
+    def pull_diagnostics(self) -> bool:
+        """Whether the client pulls diagnostics (then the server never pushes them)."""
+        return self.capability("text_document.diagnostic") is not None
+
+    @property
+    def resolves_code_action_edits(self) -> bool:
+        """Whether code actions go out without edits, filled in by ``codeAction/resolve``."""
+        return client_resolves_edits(self.client_capabilities)
+
+    def codec(self, doc: Document) -> PositionCodec:
+        """A position codec for ``doc`` in the negotiated encoding."""
+        return doc.codec(self.encoding)
+
+    # -- messages to the user ------------------------------------------------
+
+    def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        """``window/logMessage`` (never a pop-up); silently skipped before ``initialize``."""
+        if not self.initialized_client:
+            return
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        except Exception:
+            log.debug("could not send logMessage", exc_info=True)
+
+    def warn_user(self, message: str) -> None:
+        """``window/showMessage`` with a warning: for problems the user must fix (bad config)."""
+        try:
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            )
+        except Exception:
+            log.debug("could not send showMessage", exc_info=True)
+
+    def report_rule_failures(self, failures: list[RuleFailure]) -> None:
+        """A rule that raised goes to the log, not to the user's face."""
+        for failure in failures:
+            log.debug("rule %s failed on %s:\n%s", failure.code, failure.path, failure.traceback)
+            self.log_to_client(
+                f"phxguard: rule {failure.code} failed on {failure.path}: {failure.error}",
+                types.MessageType.Warning,
+            )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls' hook for unexpected errors: log them; never an "Error in server" pop-up."""
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+        self.log_to_client(f"phxguard internal error: {error}", types.MessageType.Error)
+
+    # -- handler registration ------------------------------------------------
+
+    def handler(
+        self,
+        method: str,
+        function: Callable[[PhxguardServer, Any], Any],
+        *,
+        default: Any = None,
+        options: Any = None,
+    ) -> None:
+        """Register ``function(server, params)`` for ``method``, isolated from the others.
+
+        An exception is logged (stderr and ``window/logMessage``) and the
+        request is answered with ``default`` instead of an error pop-up.
+        """
+        server = self
+
+        def report(exc: BaseException) -> Any:
+            log.exception("%s handler failed", method)
+            server.log_to_client(f"phxguard: {method} failed: {exc!r}", types.MessageType.Error)
+            return default
+
+        if inspect.iscoroutinefunction(function):
+            coroutine = function
+
+            async def isolated_async(params: Any) -> Any:
+                try:
+                    return await coroutine(server, params)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    return report(exc)
+
+            self.feature(method, options)(isolated_async)
+            return
+
+        def isolated(params: Any) -> Any:
+            try:
+                return function(server, params)
+            except Exception as exc:
+                return report(exc)
+
+        self.feature(method, options)(isolated)
+
+    def spawn(self, awaitable: Awaitable[Any], what: str) -> asyncio.Task[Any]:
+        """Run a coroutine in the background; its failure is logged, never raised."""
+
+        async def guarded() -> None:
+            try:
+                await awaitable
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("%s failed", what)
+                self.log_to_client(f"phxguard: {what} failed: {exc!r}", types.MessageType.Error)
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+        return task
+
+
+# Strong references keep fire-and-forget tasks from being garbage-collected mid-flight.
+_BACKGROUND: set[asyncio.Task[Any]] = set()

@@ -164,8 +164,10 @@ def _read_quoted(value: Node, module: MigrationModule, depth: int, *, raw: bool)
             _add_content(out, child, raw=raw)
         elif child.type == "escape_sequence":
             seq = syntax.text(child)
-            value = seq[1:] if raw and seq[1:] in _TERMINATORS else seq if raw else _unescape(seq)
-            out._append(value, child.start_byte, child.end_byte, raw and value == seq)
+            decoded = seq if raw else _unescape(seq)
+            if raw and seq[1:] in _TERMINATORS:
+                decoded = seq[1:]
+            out._append(decoded, child.start_byte, child.end_byte, decoded == seq)
         elif child.type == "interpolation":
             inner = [c for c in child.named_children if c.type != "comment"]
             literal = _literal(inner[0], module, depth) if len(inner) == 1 else None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from analyzers.model import Finding, Severity
+from analyzers.project import ProjectFacts
 from tests.elixir_parser import ElixirParser
 from tests.ruletools import (
+    MIGRATION_PATH,
     adapter_facts,
     advisory_lock_facts,
     assert_fixed,
@@ -28,14 +30,16 @@ def migration(up: str, *, attributes: str = "", kind: str = "up") -> str:
     )
 
 
-def mg011(source: str, **kwargs: object) -> list[Finding]:
+def mg011(
+    source: str, *, path: str = MIGRATION_PATH, facts: ProjectFacts | None = None
+) -> list[Finding]:
     """MG011 findings of ``source``."""
-    return only("MG011", source, **kwargs)
+    return only("MG011", source, path, facts=facts)
 
 
-def texts(source: str, **kwargs: object) -> list[str]:
+def texts(source: str) -> list[str]:
     """The source text each MG011 finding points at."""
-    return [flagged_text(source, f) for f in mg011(source, **kwargs)]
+    return [flagged_text(source, f) for f in mg011(source)]
 
 
 @pytest.mark.parametrize(

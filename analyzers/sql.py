@@ -13,6 +13,7 @@ character offsets; they are converted here).
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -170,13 +171,14 @@ def _statement_spans(sql: str, raw: list[tuple[int, int]]) -> list[tuple[int, in
     """Character spans of each statement, trimmed to its first and last real token."""
     from pglast import parser
 
-    tokens = [t for t in parser.scan(sql) if t.name not in {"SQL_COMMENT", "C_COMMENT"}]
+    tokens = [t for t in parser.scan(sql) if t.name not in {"SQL_COMMENT", "C_COMMENT", "ASCII_59"}]
+    starts = [t.start for t in tokens]
     spans: list[tuple[int, int]] = []
     for location, length in raw:
         stop = location + length if length else len(sql)
-        inside = [t for t in tokens if location <= t.start < stop and t.name != "ASCII_59"]
-        if inside:
-            spans.append((inside[0].start, inside[-1].end + 1))
+        first, last = bisect.bisect_left(starts, location), bisect.bisect_left(starts, stop) - 1
+        if first <= last:
+            spans.append((tokens[first].start, tokens[last].end + 1))
         else:
             spans.append((location, stop))
     return spans

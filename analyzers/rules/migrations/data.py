@@ -186,7 +186,10 @@ def _is_repo(receiver: str, repo_names: set[str]) -> bool:
 
 def _is_application_module(receiver: str) -> bool:
     first = receiver.split(".", 1)[0]
-    return first[:1].isupper() and first not in NOT_APPLICATION and receiver != "repo()"
+    if not first[:1].isupper() or first in NOT_APPLICATION:
+        return False
+    # Migration helper modules create triggers, indexes... (DDL, not data).
+    return "Migration" not in receiver
 
 
 def _is_write_verb(function: str) -> bool:

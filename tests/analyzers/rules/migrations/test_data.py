@@ -161,6 +161,8 @@ def test_down_is_not_checked() -> None:
         "MyApp.Accounts.list_users()",
         "MyApp.Accounts.Policy.allowed?(:x)",
         ":ets.insert(:t, {1})",
+        "MyApp.MigrationHelpers.create_updated_at_trigger(:posts)",
+        "MyApp.Repo.Migrations.Shared.create_audit_table()",
     ],
 )
 def test_dsl_and_non_data_calls_are_not_flagged(line: str) -> None:

@@ -19,7 +19,7 @@ from analyzers.engine import AnalysisResult, analyze
 from analyzers.model import Severity
 from analyzers.project import ProjectFacts, find_project_root, load_project_facts
 from analyzers.registry import all_rules, known_codes
-from server.cli.located import LocatedFinding, locate
+from server.cli.located import LocatedFinding, display_path, locate
 from server.files import Discovery, discover, relative_to_root
 
 
@@ -152,6 +152,11 @@ def analyze_all(ws: Workspace, err: TextIO) -> dict[Path, FileResult]:
         if file_result is not None:
             results[path] = file_result
     return results
+
+
+def failure_message(code: str, path: Path, error: str) -> str:
+    """How a rule that raised is reported: the rule, the file (as displayed), the error."""
+    return f"phxguard: rule {code} failed on {display_path(path)}: {error}"
 
 
 def report_failures(results: dict[Path, FileResult], err: TextIO) -> None:

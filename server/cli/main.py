@@ -113,6 +113,7 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         UsageError,
         analyze_all,
         exit_status,
+        failure_message,
         load_workspace,
         located_findings,
         parse_code_option,
@@ -153,7 +154,7 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         files_checked=len(ws.files),
         fix_headline=fix_headline,
         notifications=[
-            f"rule {failure.code} failed on {fr.path}: {failure.error}"
+            failure_message(failure.code, fr.path, failure.error).removeprefix("phxguard: ")
             for fr in results.values()
             for failure in fr.result.failures
         ],

@@ -144,6 +144,14 @@ def test_rule_failure_is_a_warning_not_a_crash(
     assert f"phxguard: rule MG012 failed on {JSON_MIGRATION}: RuntimeError: boom" in result.err
     assert "MG001" in result.out
     assert "Traceback" not in result.err
+    sarif = json.loads(run("check", "--format", "sarif", "--select", "MG012", JSON_MIGRATION).out)
+    (invocation,) = sarif["runs"][0]["invocations"]
+    assert invocation["toolExecutionNotifications"] == [
+        {
+            "level": "warning",
+            "message": {"text": f"rule MG012 failed on {JSON_MIGRATION}: RuntimeError: boom"},
+        }
+    ]
 
 
 def test_paths_given_as_files_and_dirs(project: Path, run: Runner) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,13 +127,26 @@ class SqlSyntaxError(ValueError):
 
 
 def parse_statements(sql: str) -> list[SqlStatement]:
-    """Parse ``sql`` into classified statements; raise :class:`SqlSyntaxError` if invalid."""
+    """Parse ``sql`` into classified statements; raise :class:`SqlSyntaxError` if invalid.
+
+    Results are cached by text: an editor re-analyses a file on every change,
+    and its SQL strings rarely change with it.
+    """
+    parsed = _parse_cached(sql)
+    if isinstance(parsed, str):
+        raise SqlSyntaxError(parsed)
+    return list(parsed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(sql: str) -> tuple[SqlStatement, ...] | str:
+    """The statements of ``sql``, or pglast's error message."""
     from pglast import parser
 
     try:
         raw_statements = parser.parse_sql(sql)
     except parser.ParseError as exc:
-        raise SqlSyntaxError(str(exc)) from None
+        return str(exc)
     spans = _statement_spans(sql, [(s.stmt_location or 0, s.stmt_len or 0) for s in raw_statements])
     to_bytes = _ByteOffsets(sql)
     statements: list[SqlStatement] = []
@@ -147,7 +161,7 @@ def parse_statements(sql: str) -> list[SqlStatement]:
                 no_transaction=_needs_no_transaction(node),
             )
         )
-    return statements
+    return tuple(statements)
 
 
 def not_null_columns(check_sql: str) -> frozenset[str]:

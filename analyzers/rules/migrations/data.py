@@ -129,14 +129,15 @@ def _check_module(
     ctx: FileContext, module: MigrationModule, repo_names: set[str]
 ) -> Iterator[Finding]:
     aliases = _aliases(module)
-    flagged: list[Node] = []
+    # Calls come in pre-order, so a call nested in a flagged one follows it directly.
+    last: tuple[int, int] = (-1, -1)
     for call in _reachable_calls(module):
-        if any(f.start_byte <= call.start_byte and call.end_byte <= f.end_byte for f in flagged):
+        if last[0] <= call.start_byte and call.end_byte <= last[1]:
             continue
         message = _data_access(call, aliases, repo_names)
         if message is None:
             continue
-        flagged.append(call)
+        last = (call.start_byte, call.end_byte)
         yield ctx.finding(META, syntax.call_target(call) or call, message)
 
 

@@ -101,7 +101,8 @@ def load_workspace(
         root = project_root
         facts = load_project_facts(project_root)
     else:
-        if config.source is not None:
+        if config.source is not None and config_file is None:
+            # No mix.exs: the directory of the nearest config file anchors the globs.
             root = Path(config.source).resolve().parent
         else:
             root = (start if start.is_dir() else start.parent).resolve()

@@ -219,11 +219,31 @@ def run_server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _prepare_stdout(argv: Sequence[str]) -> None:
+    """Never fail on a character the terminal's encoding lacks.
+
+    Machine-readable formats are written as UTF-8 (SARIF requires it; the
+    Actions runner and JSON readers expect it); text replaces what the
+    console cannot show.
+    """
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is None:
+        return
+    machine = any(fmt in argv for fmt in ("json", "sarif", "github", "markdown", "html"))
+    with contextlib.suppress(ValueError, OSError):
+        if machine:
+            reconfigure(encoding="utf-8")
+        else:
+            reconfigure(errors="backslashreplace")
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    out = out if out is not None else sys.stdout
+    if out is None:
+        out = sys.stdout
+        _prepare_stdout(argv if argv is not None else sys.argv[1:])
     err = err if err is not None else sys.stderr
     parser = build_parser()
     try:

@@ -159,3 +159,19 @@ def test_module_entry_point_and_exit_status(project: Path) -> None:
         timeout=120,
     )
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_output_survives_a_terminal_that_cannot_show_the_source(project: Path) -> None:
+    target = project / JSON_MIGRATION
+    text = target.read_text(encoding="utf-8").replace(":json", ":json # café 🎉")
+    target.write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "ascii"}
+    base = [sys.executable, "-m", "server.cli.main", "check", "--select", "MG012"]
+    as_json = subprocess.run(
+        [*base, "--format", "json"], cwd=project, env=env, capture_output=True, timeout=120
+    )
+    assert as_json.returncode == 1, as_json.stderr
+    assert json.loads(as_json.stdout.decode("utf-8"))[0]["code"] == "MG012"
+    as_text = subprocess.run(base, cwd=project, env=env, capture_output=True, timeout=120)
+    assert as_text.returncode == 1, as_text.stderr
+    assert b"add :metadata, :json # caf\\xe9 \\U0001f389" in as_text.stdout

@@ -10,7 +10,7 @@ import pytest
 
 from analyzers.config import DEFAULT_EXCLUDE
 from server.files import discover, matches_exclude
-from tests.cli.conftest import JSON_MIGRATION, Runner, write_tree
+from tests.cli.conftest import JSON_MIGRATION, PROJECT_FILES, Runner, write_tree
 
 
 def rel(paths: list[Path], root: Path) -> list[str]:
@@ -191,3 +191,26 @@ def test_unreadable_file_is_skipped_with_a_message(
     assert f"phxguard: cannot read {JSON_MIGRATION}: Permission denied; skipped" in result.err
     assert [f["code"] for f in json.loads(result.out)] == ["MG001"]
     assert result.status == 1
+
+
+def test_without_mix_exs_globs_are_anchored_at_the_config_or_the_checked_dir(
+    tmp_path: Path, run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migration = PROJECT_FILES[JSON_MIGRATION]
+    write_tree(
+        tmp_path / "repo",
+        {
+            ".phxguard.toml": 'exclude = ["lib/legacy/**"]\n',
+            "lib/legacy/old.exs": migration,
+            "lib/new.exs": migration,
+            "deps/dep/dep.exs": migration,
+        },
+    )
+    monkeypatch.chdir(tmp_path / "repo")
+    result = run("check", "lib", "--format", "json", "--select", "MG012")
+    assert [f["path"] for f in json.loads(result.out)] == ["lib/new.exs"]
+    ci_config = tmp_path / "ci.toml"
+    ci_config.write_text('select = ["MG012"]\n', encoding="utf-8")
+    result = run("check", ".", "--format", "json", "--config", str(ci_config))
+    # An explicit config elsewhere does not move the root: deps/ is still skipped.
+    assert [f["path"] for f in json.loads(result.out)] == ["lib/legacy/old.exs", "lib/new.exs"]

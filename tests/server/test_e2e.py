@@ -10,16 +10,22 @@ import asyncio
 import textwrap
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from analyzers.explain import DOCS_FILE
 from tests.server.lsp_client import (
     RecordingClient,
+    apply_workspace_edit,
+    change_document,
     current_diagnostics,
+    edits_of,
     open_document,
+    position_of,
     pulls,
     range_of,
     units,
+    wait_until,
 )
 
 MIGRATION = textwrap.dedent("""\
@@ -56,16 +62,26 @@ def _by_code(diagnostics: list[types.Diagnostic]) -> dict[str, list[types.Diagno
     return out
 
 
+def _key(position: types.Position) -> tuple[int, int]:
+    return position.line, position.character
+
+
 async def _actions(
     client: RecordingClient, uri: str, start: int, end: int, only: list[str] | None = None
 ) -> list[types.CodeAction]:
     """Code actions for a code-point span, resolved the way this client would."""
     text = client.texts[uri]
-    diagnostics = await current_diagnostics(client, uri)
+    wanted = range_of(text, start, end, client.encoding)
+    # Like editors, send the diagnostics that touch the requested range.
+    diagnostics = [
+        d
+        for d in await current_diagnostics(client, uri)
+        if _key(d.range.start) <= _key(wanted.end) and _key(wanted.start) <= _key(d.range.end)
+    ]
     result = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
-            range=range_of(text, start, end, client.encoding),
+            range=wanted,
             context=types.CodeActionContext(diagnostics=diagnostics, only=only),
         )
     )
@@ -125,3 +141,306 @@ async def test_diagnostics_in_the_client_encoding(client: RecordingClient) -> No
         assert client.published == [], "a pull client must not also get pushed diagnostics"
     else:
         assert all(p.uri == uri for p in client.published)
+
+
+async def test_hover_explains_the_finding(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    start, end = _span(MIGRATION, ":json")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position_of(MIGRATION, start + 2, client.encoding),
+        )
+    )
+    assert hover is not None
+    assert isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.kind == types.MarkupKind.Markdown
+    assert hover.contents.value.startswith("**MG012 json-column**")
+    assert "```elixir" in hover.contents.value
+    assert "disable-next-line MG012" in hover.contents.value
+    assert hover.range == range_of(MIGRATION, start, end, client.encoding)
+
+    nothing = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=0),
+        )
+    )
+    assert nothing is None
+
+
+def _plaintext_hover(capabilities: types.ClientCapabilities) -> None:
+    assert capabilities.text_document is not None
+    capabilities.text_document.hover = types.HoverClientCapabilities(
+        content_format=[types.MarkupKind.PlainText]
+    )
+
+
+@pytest.mark.capabilities.with_args(_plaintext_hover)
+async def test_hover_in_plain_text_for_clients_without_markdown(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    start, _ = _span(MIGRATION, ":json")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position_of(MIGRATION, start, client.encoding),
+        )
+    )
+    assert hover is not None
+    assert isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.kind == types.MarkupKind.PlainText
+    assert "MG012 json-column" in hover.contents.value
+    assert "**" not in hover.contents.value and "```" not in hover.contents.value
+
+
+async def test_quick_fix_produces_the_exact_text(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    actions = await _actions(client, uri, *_span(MIGRATION, ":json"))
+    assert [a.title for a in actions] == [
+        "Use :map (jsonb)",
+        "Disable MG012 for this line",
+        "Disable MG012 for this file",
+        "Fix all phxguard problems",
+    ]
+    fix = actions[0]
+    assert fix.kind == types.CodeActionKind.QuickFix
+    assert fix.is_preferred is True
+    assert [d.code for d in fix.diagnostics or []] == ["MG012"]
+    assert fix.edit is not None
+    expects_versioned = client.client_name != "neovim"
+    assert (fix.edit.document_changes is not None) == expects_versioned
+    if expects_versioned:
+        (doc_edit,) = fix.edit.document_changes or []
+        assert isinstance(doc_edit, types.TextDocumentEdit)
+        assert doc_edit.text_document.version == client.versions[uri]
+
+    text = apply_workspace_edit(client, uri, fix.edit)
+    assert text == MIGRATION.replace(':"café_😀", :json', ':"café_😀", :map')
+    after = await current_diagnostics(client, uri, lambda d: "MG012" not in _by_code(d))
+    assert sorted(_by_code(after)) == ["MG001", "MG008", "MG013"]
+
+
+async def test_index_fix_adds_option_and_module_attributes(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    actions = await _actions(client, uri, *_span(MIGRATION, "index(:users"))
+    fix = actions[0]
+    assert fix.title == "Create index concurrently"
+    assert fix.edit is not None
+    text = apply_workspace_edit(client, uri, fix.edit)
+    assert text == textwrap.dedent("""\
+        defmodule MyApp.Repo.Migrations.Tweak do
+          use Ecto.Migration
+          @disable_ddl_transaction true
+          @disable_migration_lock true
+
+          def change do
+            create index(:users, [:email], concurrently: true)
+
+            alter table(:posts) do
+              remove :legacy_body
+              add :"café_😀", :json
+            end
+          end
+        end
+        """)
+    after = await current_diagnostics(client, uri, lambda d: "MG001" not in _by_code(d))
+    assert sorted(_by_code(after)) == ["MG008", "MG012", "MG013"]
+
+
+async def test_disable_comments(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    actions = await _actions(client, uri, *_span(MIGRATION, "remove :legacy_body"))
+    titles = [a.title for a in actions]
+    # MG008 and MG013 both sit on the removal; neither has a fix.
+    assert titles == [
+        "Disable MG008 for this line",
+        "Disable MG013 for this line",
+        "Disable MG008 for this file",
+        "Disable MG013 for this file",
+        "Fix all phxguard problems",
+    ]
+    line_action = actions[0]
+    assert line_action.edit is not None
+    text = apply_workspace_edit(client, uri, line_action.edit)
+    assert text == MIGRATION.replace(
+        "      remove :legacy_body\n",
+        "      # phxguard:disable-next-line MG008\n      remove :legacy_body\n",
+    )
+    after = await current_diagnostics(client, uri, lambda d: "MG008" not in _by_code(d))
+    assert sorted(_by_code(after)) == ["MG001", "MG012", "MG013"]
+
+    actions = await _actions(client, uri, *_span(text, "remove :legacy_body"))
+    file_action = next(a for a in actions if a.title == "Disable MG013 for this file")
+    assert file_action.edit is not None
+    text = apply_workspace_edit(client, uri, file_action.edit)
+    assert text.startswith("# phxguard:disable-file MG013\ndefmodule MyApp.Repo.Migrations.Tweak")
+    after = await current_diagnostics(client, uri, lambda d: "MG013" not in _by_code(d))
+    assert sorted(_by_code(after)) == ["MG001", "MG012"]
+
+
+async def test_fix_all(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    actions = await _actions(client, uri, 0, 0, only=["source.fixAll"])
+    assert [(a.title, a.kind) for a in actions] == [
+        ("Fix all phxguard problems", "source.fixAll.phxguard")
+    ]
+    assert actions[0].edit is not None
+    text = apply_workspace_edit(client, uri, actions[0].edit)
+    assert text == textwrap.dedent("""\
+        defmodule MyApp.Repo.Migrations.Tweak do
+          use Ecto.Migration
+          @disable_ddl_transaction true
+          @disable_migration_lock true
+
+          def change do
+            create index(:users, [:email], concurrently: true)
+
+            alter table(:posts) do
+              remove :legacy_body
+              add :"café_😀", :map
+            end
+          end
+        end
+        """)
+    after = await current_diagnostics(client, uri, lambda d: len(d) == 2)
+    assert sorted(_by_code(after)) == ["MG008", "MG013"]
+    # Nothing left to fix: no fix-all action is offered.
+    assert await _actions(client, uri, 0, 0, only=["source.fixAll"]) == []
+
+
+async def test_edits_move_and_clear_diagnostics(client: RecordingClient) -> None:
+    uri = _open(client)
+    before = _by_code(await current_diagnostics(client, uri, lambda d: len(d) >= 4))
+    change_document(client, uri, 0, 0, "# résumé 😀\n")
+    moved = _by_code(
+        await current_diagnostics(
+            client, uri, lambda d: _by_code(d).get("MG012", [None])[0] != before["MG012"][0]
+        )
+    )
+    for code, diagnostics in before.items():
+        (old,) = diagnostics
+        (new,) = moved[code]
+        assert new.range.start.line == old.range.start.line + 1
+        assert new.range.start.character == old.range.start.character
+        assert new.range.end == types.Position(
+            line=old.range.end.line + 1, character=old.range.end.character
+        )
+
+    text = client.texts[uri]
+    line_start = text.index('      add :"café')
+    line_end = text.index("\n", line_start)
+    change_document(client, uri, line_start, line_end, "      # no json column after all")
+    after = await current_diagnostics(client, uri, lambda d: "MG012" not in _by_code(d))
+    assert sorted(_by_code(after)) == ["MG001", "MG008", "MG013"]
+
+
+@pytest.mark.init_options({"phxguard": {"debounceMs": 300}})
+async def test_a_burst_of_changes_costs_one_analysis(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    if pulls(client):
+        pytest.skip("pull clients ask for diagnostics themselves")
+    published_before = len(client.published)
+    for n in range(8):
+        change_document(client, uri, 0, 0, f"# {n}\n")
+    final = client.versions[uri]
+    await wait_until(lambda: any(p.version == final for p in client.published), "final publish")
+    await asyncio.sleep(0.5)
+    burst = client.published[published_before:]
+    assert [p.version for p in burst] == [final]
+    assert len(burst[0].diagnostics) == 4
+
+
+@pytest.mark.phxguard_toml('select = ["MG"]\nfrobnicate = true\n')
+async def test_bad_config_warns_and_keeps_working(client: RecordingClient) -> None:
+    await wait_until(lambda: bool(client.messages), "showMessage")
+    (message,) = client.messages
+    assert message.type == types.MessageType.Warning
+    assert ".phxguard.toml:2" in message.message
+    assert "frobnicate" in message.message
+    uri = _open(client)
+    diagnostics = await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    assert sorted(_by_code(diagnostics)) == ["MG001", "MG008", "MG012", "MG013"]
+
+
+@pytest.mark.init_options({"phxguard": {"pgVersion": "fourteen"}})
+async def test_bad_editor_settings_warn_and_keep_working(client: RecordingClient) -> None:
+    await wait_until(lambda: bool(client.messages), "showMessage")
+    assert "pgVersion" in client.messages[0].message
+    uri = _open(client)
+    diagnostics = await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    assert len(diagnostics) == 4
+
+
+@pytest.mark.phxguard_toml('ignore = ["MG013"]\n[severity]\nMG008 = "info"\n')
+async def test_settings_layers_and_reloads(client: RecordingClient) -> None:
+    uri = _open(client)
+    diagnostics = _by_code(await current_diagnostics(client, uri, lambda d: len(d) == 3))
+    assert sorted(diagnostics) == ["MG001", "MG008", "MG012"]
+    assert diagnostics["MG008"][0].severity == types.DiagnosticSeverity.Information
+
+    # The editor's settings override the file's, key by key.
+    client.set_configuration({"ignore": ["MG012"]}, section="phxguard")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    later = await current_diagnostics(client, uri, lambda d: "MG012" not in _by_code(d))
+    assert sorted(_by_code(later)) == ["MG001", "MG008", "MG013"]
+
+    # Rewriting the config file is picked up through didChangeWatchedFiles.
+    toml = client.root / ".phxguard.toml"
+    toml.write_text('select = ["MG001"]\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=toml.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    final = await current_diagnostics(client, uri, lambda d: len(d) == 1)
+    assert [d.code for d in final] == ["MG001"]
+
+
+async def test_project_facts_reload_from_config(client: RecordingClient) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    config = client.root / "config" / "config.exs"
+    config.parent.mkdir()
+    config.write_text(
+        "import Config\n\nconfig :my_app, MyApp.Repo, migration_lock: :pg_advisory_lock\n"
+    )
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=config.as_uri(), type=types.FileChangeType.Created)]
+        )
+    )
+
+    async def fix_text() -> str:
+        actions = await _actions(client, uri, *_span(MIGRATION, "index(:users"))
+        assert actions[0].edit is not None
+        return "".join(e.new_text for e in edits_of(actions[0].edit, uri))
+
+    # With the advisory lock the migration lock stays on: only the DDL transaction goes.
+    deadline = asyncio.get_running_loop().time() + 10
+    while "@disable_migration_lock" in await fix_text():
+        assert asyncio.get_running_loop().time() < deadline, "facts never reloaded"
+        await asyncio.sleep(0.1)
+    assert "@disable_ddl_transaction true" in await fix_text()
+
+
+async def test_registers_file_watchers_when_the_client_can(client: RecordingClient) -> None:
+    caps = client.capabilities
+    assert caps is not None and caps.workspace is not None
+    watched = caps.workspace.did_change_watched_files
+    if watched is None or not watched.dynamic_registration:
+        await asyncio.sleep(0.3)
+        assert not any(r.method == "workspace/didChangeWatchedFiles" for r in client.registrations)
+        return
+    await wait_until(lambda: bool(client.registrations), "registration")
+    (registration,) = [
+        r for r in client.registrations if r.method == "workspace/didChangeWatchedFiles"
+    ]
+    globs = {w["globPattern"] for w in registration.register_options["watchers"]}
+    assert {"**/.phxguard.toml", "**/config/*.exs"} <= globs

@@ -72,7 +72,7 @@ end
 # In a later migration:
 # execute "ALTER TABLE posts VALIDATE CONSTRAINT posts_user_fk"
 """,
-    fix_title="Add @disable_ddl_transaction true",
+    fix_title="Add @disable_ddl_transaction true (statements that cannot run in a transaction)",
     related=("MG001", "MG002", "MG003", "MG004", "MG005", "MG006", "MG007", "MG008", "MG010"),
 )
 

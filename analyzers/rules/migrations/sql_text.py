@@ -240,7 +240,8 @@ def _definition(value: Node, module: MigrationModule) -> Node | None:
         attribute = syntax.module_attribute(statement) if statement is not None else None
         return attribute[1] if attribute is not None else None
     if value.type == "identifier":
-        return _bound_value(value)
+        # Not a bound variable: a parenless call of a zero-arity local function.
+        return _bound_value(value) or _zero_arity_body(module, syntax.text(value))
     if value.type == "call":
         name = syntax.call_name(value)
         if name is None or "." in name or syntax.call_args(value) or syntax.do_block(value):

@@ -214,6 +214,7 @@ def test_module_attribute_and_variable_resolve_to_literals() -> None:
         '    sql = "DROP TABLE #{:comments}"\n'
         "    execute(sql)\n"
         "    execute(drop_users())\n"
+        "    execute drop_users\n"
         "  end\n\n"
         '  defp drop_users, do: "DROP TABLE users"\n'
         "end\n"
@@ -224,6 +225,7 @@ def test_module_attribute_and_variable_resolve_to_literals() -> None:
         "ALTER TABLE #{@table} DROP COLUMN b",
         "sql",
         "drop_users()",
+        "drop_users",
     ]
     assert "posts.b" in found[1].message
     assert "DROP TABLE comments" in found[2].message

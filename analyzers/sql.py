@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import enum
 import functools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,6 +163,38 @@ def _parse_cached(sql: str) -> tuple[SqlStatement, ...] | str:
             )
         )
     return tuple(statements)
+
+
+# Literals, quoted identifiers and comments: skipped when scanning SQL pglast rejects.
+_SQL_NOISE = re.compile(
+    r"--[^\n]*|/\*.*?\*/|[eE]?'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\$\w*\$).*?\1",
+    re.DOTALL,
+)
+_FUNCTION_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_$]*)\s*\(")
+
+
+@functools.lru_cache(maxsize=1024)
+def expression_functions(expression_sql: str) -> tuple[str, ...]:
+    """Lower-cased names of the functions an SQL expression calls (outside literals and comments).
+
+    Used for column defaults written as ``fragment("...")``. When pglast cannot
+    parse the text as an expression, it is scanned with literals and comments
+    removed instead.
+    """
+    from pglast import parser
+
+    try:
+        parsed = parser.parse_sql(f"SELECT {expression_sql}")
+    except parser.ParseError:
+        stripped = _SQL_NOISE.sub(" ", expression_sql)
+        return tuple(m.group(1).lower() for m in _FUNCTION_CALL.finditer(stripped))
+    return tuple(
+        str(node.funcname[-1].sval).lower()
+        for node in _walk(parsed)
+        if type(node).__name__ == "FuncCall"
+        and node.funcname
+        and type(node.funcname[-1]).__name__ == "String"
+    )
 
 
 def not_null_columns(check_sql: str) -> frozenset[str]:

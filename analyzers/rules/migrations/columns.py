@@ -5,14 +5,9 @@ All three only matter on PostgreSQL; with another adapter they stay silent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import pglast
-from pglast import ast
-from pglast.parser import ParseError
-from pglast.visitors import Visitor
 from tree_sitter import Node
 
 from analyzers import syntax
@@ -25,6 +20,7 @@ from analyzers.rules.migrations.model import (
     enclosing_table_block,
     table_name,
 )
+from analyzers.sql import VOLATILE_FUNCTIONS, expression_functions
 
 ADD_CALLS = frozenset({"add", "add_if_not_exists"})
 COLUMN_CALLS = ADD_CALLS | {"modify"}
@@ -354,53 +350,10 @@ execute "ALTER TABLE users ALTER COLUMN public_id SET DEFAULT gen_random_uuid()"
 """,
 )
 
-VOLATILE_FUNCTIONS = frozenset(
-    {
-        "gen_random_uuid",
-        "random",
-        "uuid_generate_v1",
-        "uuid_generate_v1mc",
-        "uuid_generate_v4",
-        "clock_timestamp",
-        "gen_random_bytes",
-        "nextval",
-        "timeofday",
-    }
-)
-# Literals, quoted identifiers and comments, in the order the scanner must try them.
-_SQL_NOISE = re.compile(
-    r"--[^\n]*|/\*.*?\*/|[eE]?'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\$\w*\$).*?\1",
-    re.DOTALL,
-)
-_FUNCTION_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_$]*)\s*\(")
-
-
-class _FunctionNames(Visitor):  # type: ignore[misc]
-    """Collects the (lower-cased) names of functions a parsed SQL expression calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def visit_FuncCall(self, _ancestors: object, node: ast.FuncCall) -> None:
-        if not node.funcname:
-            return
-        last = node.funcname[-1]
-        if isinstance(last, ast.String):
-            self.names.append(str(last.sval).lower())
-
 
 def called_functions(sql: str) -> list[str]:
     """Names of the functions an SQL expression calls (outside literals and comments)."""
-    try:
-        tree = pglast.parse_sql(f"SELECT {sql}")
-    except ParseError:
-        # Not a lone expression (or a dialect pglast rejects): scan it with literals removed.
-        stripped = _SQL_NOISE.sub(" ", sql)
-        return [m.group(1).lower() for m in _FUNCTION_CALL.finditer(stripped)]
-    visitor = _FunctionNames()
-    visitor(tree)
-    return visitor.names
+    return list(expression_functions(sql))
 
 
 def _fragment_sql(value: Node) -> str | None:

@@ -37,7 +37,8 @@ NOT_NULL_ON_EXISTING_TABLE = RuleMeta(
     rationale=(
         "`modify ..., null: false` runs ALTER COLUMN SET NOT NULL, which scans the whole table "
         "under an ACCESS EXCLUSIVE lock: nothing can read or write it until the scan ends. "
-        "`add ..., null: false` without a default fails outright on a table that has rows. "
+        "`add ..., null: false` without a default (and `timestamps()`, whose columns are NOT "
+        "NULL) fails outright on a table that has rows. "
         "Add a NOT VALID check constraint instead, backfill, validate it (a scan that does not "
         "block writes), and only then SET NOT NULL, which Postgres 12+ proves from the "
         "validated constraint without scanning."
@@ -190,6 +191,29 @@ def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
         message = (
             f"Adding {_column(call)} with `null: false` and no default fails on {_on(table)} "
             "once it has rows; add it nullable, backfill, then enforce NOT NULL"
+        )
+        yield ctx.finding(NOT_NULL_ON_EXISTING_TABLE, call, message, severity=Severity.ERROR)
+    yield from _timestamps_on_existing_table(ctx)
+
+
+def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
+    """``timestamps()`` in ``alter table`` adds two NOT NULL columns with no default."""
+    for module, call in ddl_calls(ctx, frozenset({"timestamps"})):
+        if not module.is_postgres:
+            continue
+        table = _altered_existing_table(module, call)
+        if table is None:
+            continue
+        null = syntax.option(call, "null")
+        default = syntax.option(call, "default")
+        if (null is not None and not _is_false(null)) or (
+            default is not None and syntax.text(default) != "nil"
+        ):
+            continue
+        message = (
+            f"`timestamps()` adds `inserted_at` and `updated_at` as NOT NULL with no default: it "
+            f'fails on {_on(table)} once it has rows; pass `default: fragment("now()")` or '
+            "add them nullable and backfill"
         )
         yield ctx.finding(NOT_NULL_ON_EXISTING_TABLE, call, message, severity=Severity.ERROR)
 

@@ -384,3 +384,32 @@ def test_mg005_suppressions() -> None:
         """
     )
     assert only("MG005", source) == []
+
+
+def test_mg003_timestamps_added_to_an_existing_table() -> None:
+    source = """
+    defmodule MyApp.Repo.Migrations.AddTimestamps do
+      use Ecto.Migration
+
+      def change do
+        alter table(:posts) do
+          timestamps()
+        end
+
+        alter table(:tags) do
+          timestamps(default: fragment("now()"))
+        end
+
+        alter table(:labels) do
+          timestamps(null: true)
+        end
+
+        create table(:widgets) do
+          timestamps()
+        end
+      end
+    end
+    """
+    findings = only("MG003", source)
+    assert [flagged_text(source, f) for f in findings] == ["timestamps()"]
+    assert findings[0].severity is Severity.ERROR

@@ -55,10 +55,14 @@ def initialize(server: PhxguardServer, params: types.InitializeParams) -> None:
 
 
 async def initialized(server: PhxguardServer, _params: types.InitializedParams) -> None:
-    """``initialized``: register watchers, fetch editor settings, read project facts."""
+    """``initialized``: register watchers, fetch editor settings, read project facts.
+
+    Documents opened meanwhile were analysed with what was known then; they
+    are re-analysed once, after both settings and facts are in.
+    """
     await _register(server)
     if server.capability("workspace.configuration", False):
-        await _fetch_configuration(server)
+        await _fetch_configuration(server, refresh=False)
     await reload_facts(server)
 
 
@@ -92,7 +96,7 @@ async def _register(server: PhxguardServer) -> None:
         log.info("client did not accept registrations: %s", exc)
 
 
-async def _fetch_configuration(server: PhxguardServer) -> None:
+async def _fetch_configuration(server: PhxguardServer, *, refresh: bool = True) -> None:
     scope = server.settings.root.as_uri() if server.settings.root is not None else None
     try:
         values = await server.workspace_configuration_async(
@@ -104,14 +108,15 @@ async def _fetch_configuration(server: PhxguardServer) -> None:
         log.info("workspace/configuration failed: %s", exc)
         return
     raw = values[0] if values else None
-    _apply_client_settings(server, raw)
+    _apply_client_settings(server, raw, refresh=refresh)
 
 
-def _apply_client_settings(server: PhxguardServer, raw: Any) -> None:
+def _apply_client_settings(server: PhxguardServer, raw: Any, *, refresh: bool = True) -> None:
     problem = server.settings.set_client_settings(raw)
     server.analyzer.reconfigure(config=server.settings.config)
     _warn(server, [problem])
-    server.diagnostics.refresh_all()
+    if refresh:
+        server.diagnostics.refresh_all()
 
 
 async def did_change_configuration(

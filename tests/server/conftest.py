@@ -38,7 +38,7 @@ def _marker_arg(request: pytest.FixtureRequest, name: str) -> Any:
     return marker.args[0] if marker is not None else None
 
 
-@pytest_lsp.fixture(config=server_config(), params=list(CLIENTS))
+@pytest_lsp.fixture(config=server_config(), params=list(CLIENTS))  # type: ignore[untyped-decorator]
 async def client(
     lsp_client: RecordingClient, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[None]:

@@ -10,7 +10,9 @@ import asyncio
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +252,15 @@ def change_document(client: RecordingClient, uri: str, start: int, end: int, new
             content_changes=[change],
         )
     )
+
+
+async def raw_request(client: RecordingClient, method: str, params: Any) -> Any:
+    """Send a request exactly as given (no typed serialisation), and await the answer."""
+    msg_id = str(uuid.uuid4())
+    future: Future[Any] = Future()
+    client.protocol._request_futures[msg_id] = future
+    client.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+    return await asyncio.wrap_future(future)
 
 
 def apply_workspace_edit(client: RecordingClient, uri: str, edit: types.WorkspaceEdit) -> str:

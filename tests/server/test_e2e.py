@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
 
 from analyzers.explain import DOCS_FILE
 from tests.server.lsp_client import (
@@ -24,6 +25,7 @@ from tests.server.lsp_client import (
     position_of,
     pulls,
     range_of,
+    raw_request,
     units,
     wait_until,
 )
@@ -89,7 +91,7 @@ async def _actions(
     assert len(actions) == len(result or []), "commands instead of code actions"
     resolved = []
     for action in actions:
-        if client.server_capabilities.code_action_provider.resolve_provider:
+        if _code_action_options(client).resolve_provider:
             assert action.edit is None, "a resolving client gets edits lazily"
             action = await client.code_action_resolve_async(action)
         assert action.edit is not None, action.title
@@ -97,14 +99,25 @@ async def _actions(
     return resolved
 
 
+def _code_action_options(client: RecordingClient) -> types.CodeActionOptions:
+    assert client.server_capabilities is not None
+    options = client.server_capabilities.code_action_provider
+    assert isinstance(options, types.CodeActionOptions)
+    return options
+
+
 async def test_capabilities_follow_the_client(client: RecordingClient) -> None:
     caps = client.server_capabilities
+    assert caps is not None and isinstance(caps.text_document_sync, types.TextDocumentSyncOptions)
     assert caps.position_encoding == client.encoding
     assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
     assert (caps.diagnostic_provider is not None) == pulls(client)
-    can_resolve = client.capabilities.text_document.code_action.resolve_support is not None
-    assert caps.code_action_provider.resolve_provider is can_resolve
-    assert set(caps.code_action_provider.code_action_kinds) == {
+    assert client.capabilities is not None and client.capabilities.text_document is not None
+    code_action = client.capabilities.text_document.code_action
+    can_resolve = code_action is not None and code_action.resolve_support is not None
+    options = _code_action_options(client)
+    assert options.resolve_provider is can_resolve
+    assert set(options.code_action_kinds or []) == {
         "quickfix",
         "source.fixAll.phxguard",
     }
@@ -352,7 +365,8 @@ async def test_a_burst_of_changes_costs_one_analysis(client: RecordingClient) ->
     final = client.versions[uri]
     await wait_until(lambda: any(p.version == final for p in client.published), "final publish")
     await asyncio.sleep(0.5)
-    burst = client.published[published_before:]
+    # (Version 1 may be republished once settings and project facts are in.)
+    burst = [p for p in client.published[published_before:] if p.version != 1]
     assert [p.version for p in burst] == [final]
     assert len(burst[0].diagnostics) == 4
 
@@ -442,5 +456,72 @@ async def test_registers_file_watchers_when_the_client_can(client: RecordingClie
     (registration,) = [
         r for r in client.registrations if r.method == "workspace/didChangeWatchedFiles"
     ]
-    globs = {w["globPattern"] for w in registration.register_options["watchers"]}
+    options = registration.register_options
+    assert isinstance(options, dict)
+    globs = {w["globPattern"] for w in options["watchers"]}
     assert {"**/.phxguard.toml", "**/config/*.exs"} <= globs
+
+
+async def test_bad_input_never_takes_the_server_down(client: RecordingClient) -> None:
+    # A change to a document that was never opened.
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(
+                uri=(client.root / "nowhere.exs").as_uri(), version=2
+            ),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=0, character=0),
+                        end=types.Position(line=0, character=0),
+                    ),
+                    text="x",
+                )
+            ],
+        )
+    )
+    # Requests with params that do not validate, and methods nobody implements.
+    for method, params, error in [
+        ("textDocument/hover", {"textDocument": 5}, JsonRpcInvalidParams),
+        (
+            "textDocument/codeAction",
+            {"textDocument": {"uri": "file:///x.exs"}},
+            JsonRpcInvalidParams,
+        ),
+        ("phxguard/noSuchMethod", {}, JsonRpcMethodNotFound),
+    ]:
+        with pytest.raises(error):
+            await asyncio.wait_for(raw_request(client, method, params), 10)
+    client.protocol.notify("phxguard/noSuchNotification", {"x": 1})
+
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    # A range past the end of the document clamps to the end (logged, not fatal).
+    lines = len(MIGRATION.splitlines())
+    client.versions[uri] += 1
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(
+                uri=uri, version=client.versions[uri]
+            ),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=lines + 5, character=0),
+                        end=types.Position(line=lines + 9, character=3),
+                    ),
+                    text="# appended\n",
+                )
+            ],
+        )
+    )
+    client.texts[uri] = MIGRATION + "# appended\n"
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    actions = await _actions(client, uri, *_span(MIGRATION, ":json"))
+    assert actions[0].edit is not None
+    assert apply_workspace_edit(client, uri, actions[0].edit) == (
+        MIGRATION.replace(":json", ":map") + "# appended\n"
+    )
+    assert not [m for m in client.messages if m.type == types.MessageType.Error]
+    assert any("not open" in m.message for m in client.log_messages)
+    assert any("clamped" in m.message for m in client.log_messages)

@@ -23,6 +23,8 @@ CLIENTS = {
     "neovim": "utf-8",  # Neovim 0.11: pulls diagnostics, resolves code actions
     "visual_studio_code": "utf-16",  # VS Code 1.65: push, resolves, documentChanges
     "emacs": "utf-32",  # eglot (Emacs 29): push, no resolve, documentChanges
+    # Debian's Neovim is 0.7: no encoding negotiation, push, resolves, plain `changes`.
+    "neovim@v0.7.0": "utf-16",
 }
 
 

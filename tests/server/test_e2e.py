@@ -223,7 +223,9 @@ async def test_quick_fix_produces_the_exact_text(client: RecordingClient) -> Non
     assert fix.is_preferred is True
     assert [d.code for d in fix.diagnostics or []] == ["MG012"]
     assert fix.edit is not None
-    expects_versioned = client.client_name != "neovim"
+    assert client.capabilities is not None and client.capabilities.workspace is not None
+    workspace_edit = client.capabilities.workspace.workspace_edit
+    expects_versioned = workspace_edit is not None and bool(workspace_edit.document_changes)
     assert (fix.edit.document_changes is not None) == expects_versioned
     if expects_versioned:
         (doc_edit,) = fix.edit.document_changes or []
@@ -400,21 +402,26 @@ async def test_settings_layers_and_reloads(client: RecordingClient) -> None:
     assert diagnostics["MG008"][0].severity == types.DiagnosticSeverity.Information
 
     # The editor's settings override the file's, key by key.
+    # Clients with workspace/configuration are asked; the others push their settings.
     client.set_configuration({"ignore": ["MG012"]}, section="phxguard")
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-    later = await current_diagnostics(client, uri, lambda d: "MG012" not in _by_code(d))
-    assert sorted(_by_code(later)) == ["MG001", "MG008", "MG013"]
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"phxguard": {"ignore": ["MG001"]}})
+    )
+    assert client.capabilities is not None and client.capabilities.workspace is not None
+    ignored = "MG012" if client.capabilities.workspace.configuration else "MG001"
+    later = await current_diagnostics(client, uri, lambda d: ignored not in _by_code(d))
+    assert sorted(_by_code(later)) == sorted({"MG001", "MG008", "MG012", "MG013"} - {ignored})
 
     # Rewriting the config file is picked up through didChangeWatchedFiles.
     toml = client.root / ".phxguard.toml"
-    toml.write_text('select = ["MG001"]\n')
+    toml.write_text('select = ["MG001", "MG012"]\n')
     client.workspace_did_change_watched_files(
         types.DidChangeWatchedFilesParams(
             changes=[types.FileEvent(uri=toml.as_uri(), type=types.FileChangeType.Changed)]
         )
     )
     final = await current_diagnostics(client, uri, lambda d: len(d) == 1)
-    assert [d.code for d in final] == ["MG001"]
+    assert [d.code for d in final] == sorted({"MG001", "MG012"} - {ignored})
 
 
 async def test_project_facts_reload_from_config(client: RecordingClient) -> None:
@@ -525,3 +532,29 @@ async def test_bad_input_never_takes_the_server_down(client: RecordingClient) ->
     assert not [m for m in client.messages if m.type == types.MessageType.Error]
     assert any("not open" in m.message for m in client.log_messages)
     assert any("clamped" in m.message for m in client.log_messages)
+
+
+async def test_code_actions_match_diagnostics_sent_back_in_other_units(
+    client: RecordingClient,
+) -> None:
+    # Neovim 0.7 returns diagnostics in the code-action context with byte columns.
+    uri = _open(client)
+    diagnostics = _by_code(await current_diagnostics(client, uri, lambda d: len(d) >= 4))
+    (mg012,) = diagnostics["MG012"]
+    byte_range = range_of(MIGRATION, *_span(MIGRATION, ":json"), "utf-8")
+    quirky = types.Diagnostic(
+        range=byte_range, message=mg012.message, code=mg012.code, source=mg012.source
+    )
+    cursor = types.Range(start=mg012.range.start, end=mg012.range.start)
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=cursor,
+            context=types.CodeActionContext(diagnostics=[quirky]),
+        )
+    )
+    assert result is not None
+    first = result[0]
+    assert isinstance(first, types.CodeAction)
+    assert first.title == "Use :map (jsonb)"
+    assert [d.range for d in first.diagnostics or []] == [mg012.range]

@@ -89,8 +89,8 @@ def configure_logging(server: PhxguardServer) -> None:
     root.setLevel(getattr(logging, level, logging.INFO))
     # pygls logs every message at INFO, including whole documents.
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    for name in ("server", "analyzers"):
-        logging.getLogger(name).addHandler(ClientLogHandler(server))
+    # Rule failures reach the client through Analyzer's own report, not twice.
+    logging.getLogger("server").addHandler(ClientLogHandler(server))
 
 
 def start(tcp: tuple[str, int] | None = None) -> None:

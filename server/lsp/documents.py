@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Point, Tree
 
 from analyzers.engine import ELIXIR, language_for
-from analyzers.parsing import parse_elixir
+from analyzers.parsing import elixir_parser
 from analyzers.text import Encoding, LineIndex
 from server.lsp.positions import PositionCodec
 
@@ -92,6 +92,9 @@ class DocumentStore:
 
     def __init__(self) -> None:
         self._docs: dict[str, Document] = {}
+        # Our own parser: the analyzers' shared one may be busy in a worker thread
+        # (project facts are read off the event loop), and parsers are not thread-safe.
+        self._parser = elixir_parser()
 
     def __iter__(self) -> Iterator[Document]:
         return iter(list(self._docs.values()))
@@ -142,7 +145,7 @@ class DocumentStore:
         if doc.tree is None or not edited:
             self._full_parse(doc)
         else:
-            doc.tree = parse_elixir(doc.source, doc.tree)
+            doc.tree = self._parser.parse(doc.source, doc.tree)
             if had_errors and not doc.tree.root_node.has_error:
                 # Error recovery can leave an incremental tree shaped unlike a fresh one.
                 self._full_parse(doc)
@@ -196,6 +199,5 @@ class DocumentStore:
         )
         return True
 
-    @staticmethod
-    def _full_parse(doc: Document) -> None:
-        doc.tree = parse_elixir(doc.source) if doc.language == ELIXIR else None
+    def _full_parse(self, doc: Document) -> None:
+        doc.tree = self._parser.parse(doc.source) if doc.language == ELIXIR else None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -24,9 +23,6 @@ from server.lsp.protocol import PhxguardProtocol, client_resolves_edits
 from server.lsp.settings import SettingsState
 
 log = logging.getLogger(__name__)
-
-P = TypeVar("P")
-R = TypeVar("R")
 
 
 class PhxguardServer(LanguageServer):
@@ -139,8 +135,6 @@ class PhxguardServer(LanguageServer):
             async def isolated_async(params: Any) -> Any:
                 try:
                     return await coroutine(server, params)
-                except asyncio.CancelledError:
-                    raise
                 except Exception as exc:
                     return report(exc)
 
@@ -154,24 +148,3 @@ class PhxguardServer(LanguageServer):
                 return report(exc)
 
         self.feature(method, options)(isolated)
-
-    def spawn(self, awaitable: Awaitable[Any], what: str) -> asyncio.Task[Any]:
-        """Run a coroutine in the background; its failure is logged, never raised."""
-
-        async def guarded() -> None:
-            try:
-                await awaitable
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("%s failed", what)
-                self.log_to_client(f"phxguard: {what} failed: {exc!r}", types.MessageType.Error)
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
-        return task
-
-
-# Strong references keep fire-and-forget tasks from being garbage-collected mid-flight.
-_BACKGROUND: set[asyncio.Task[Any]] = set()

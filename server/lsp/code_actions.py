@@ -116,7 +116,6 @@ def disable_file_edit(doc: Document, code: str) -> Edit:
 
 
 def _selected(
-    server: PhxguardServer,
     doc: Document,
     codec: PositionCodec,
     findings: Iterable[Finding],
@@ -158,7 +157,7 @@ def code_actions(
     )
     builder = _ActionBuilder(server, doc, codec)
     if _kind_wanted(types.CodeActionKind.QuickFix.value, only):
-        selected = _selected(server, doc, codec, analysis.findings, params)
+        selected = _selected(doc, codec, analysis.findings, params)
         for finding in selected:
             for n, fix in enumerate(finding.fixes):
                 builder.add(

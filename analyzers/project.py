@@ -155,7 +155,9 @@ def project_source_paths(root: Path) -> Iterable[Path]:
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
         here = Path(dirpath)
         for name in filenames:
-            if (here.name == "config" and name.endswith(".exs")) or (name.endswith(".ex") and "lib" in here.relative_to(root).parts):
+            if (here.name == "config" and name.endswith(".exs")) or (
+                name.endswith(".ex") and "lib" in here.relative_to(root).parts
+            ):
                 yield here / name
 
 

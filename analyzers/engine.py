@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
-from tree_sitter import Tree
+from tree_sitter import Node, Query, QueryCursor, Tree
 
 from analyzers import suppressions
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.model import Finding
-from analyzers.parsing import parse_elixir
+from analyzers.parsing import elixir_language, parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule, all_rules
 
@@ -98,12 +99,23 @@ def analyze(
         result.findings.extend(
             replace(f, severity=config.severity_for(f.code, f.severity), path=path) for f in found
         )
-    if result.findings:
-        spans = [(n.start_byte, n.end_byte) for n in ctx.nodes("comment")]
+    if result.findings and suppressions.may_have_directives(source):
+        spans = [(n.start_byte, n.end_byte) for n in comment_nodes(tree)]
         silenced = suppressions.collect(source, spans, ctx.line_index)
         result.findings = [f for f in result.findings if not silenced.covers(f, ctx.line_index)]
     result.findings = _dedupe_sorted(result.findings)
     return result
+
+
+@functools.cache
+def _comment_query() -> Query:
+    return Query(elixir_language(), "(comment) @comment")
+
+
+def comment_nodes(tree: Tree) -> list[Node]:
+    """Every comment of an Elixir tree (one query in C, not a Python walk)."""
+    captures = QueryCursor(_comment_query()).captures(tree.root_node)
+    return sorted(captures.get("comment", []), key=lambda n: n.start_byte)
 
 
 def _dedupe_sorted(findings: list[Finding]) -> list[Finding]:

@@ -76,6 +76,11 @@ def _codes(raw: str) -> set[str]:
     return found or {"ALL"}
 
 
+def may_have_directives(source: bytes) -> bool:
+    """Cheap pre-check: could any suppression directive be in ``source``?"""
+    return b"phxguard:" in source or b"excellent_migrations:" in source
+
+
 def collect(
     source: bytes, comment_spans: Iterable[tuple[int, int]], index: LineIndex
 ) -> Suppressions:

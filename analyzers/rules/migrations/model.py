@@ -36,6 +36,7 @@ class MigrationModule:
     created_tables: set[str] = field(default_factory=set)
     repo: RepoFacts | None = None
     _forward_calls: list[Node] | None = None
+    _local_calls: dict[str, list[Node]] | None = None
 
     def attribute_true(self, name: str) -> bool:
         """``@name true`` is set in the module."""
@@ -69,6 +70,21 @@ class MigrationModule:
                 )
             self._forward_calls = calls
         return self._forward_calls
+
+    def local_calls(self, name: str) -> list[Node]:
+        """Forward-code calls of the local (undotted) function ``name``, in order.
+
+        Indexed once per module: every MG rule asks for a few DSL names, and
+        reading each call's name is the expensive part.
+        """
+        if self._local_calls is None:
+            index: dict[str, list[Node]] = {}
+            for call in self.forward_calls():
+                target = syntax.call_target(call)
+                if target is not None and target.type == "identifier":
+                    index.setdefault(syntax.text(target), []).append(call)
+            self._local_calls = index
+        return self._local_calls.get(name, [])
 
     def in_change(self, node: Node) -> bool:
         """Whether ``node`` is inside ``def change`` (reversible-migration context)."""
@@ -170,9 +186,7 @@ def _read_modules(ctx: FileContext) -> list[MigrationModule]:
 
 def _created_tables(module: MigrationModule) -> set[str]:
     tables: set[str] = set()
-    for call in module.forward_calls():
-        if syntax.call_function(call) not in CREATE_TABLE_CALLS or syntax.call_receiver(call):
-            continue
+    for call in (c for name in CREATE_TABLE_CALLS for c in module.local_calls(name)):
         args = syntax.positional_args(call)
         if args and args[0].type == "call" and syntax.call_name(args[0]) == "table":
             name = table_name(args[0])
@@ -281,7 +295,6 @@ def ddl_calls(ctx: FileContext, names: frozenset[str]) -> list[tuple[MigrationMo
     """Local calls named ``names`` in forward code, with their module."""
     found: list[tuple[MigrationModule, Node]] = []
     for module in migration_modules(ctx):
-        for call in module.forward_calls():
-            if syntax.call_receiver(call) is None and syntax.call_function(call) in names:
-                found.append((module, call))
+        calls = [call for name in names for call in module.local_calls(name)]
+        found.extend((module, call) for call in sorted(calls, key=lambda c: c.start_byte))
     return found

@@ -62,6 +62,8 @@ class DiagnosticsScheduler:
     def __init__(self, server: PhxguardServer) -> None:
         self.server = server
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        # What was last pushed per document, so a reload that changes nothing sends nothing.
+        self._pushed: dict[str, tuple[int, list[types.Diagnostic]]] = {}
 
     def schedule(self, uri: str) -> None:
         """Analyse ``uri`` once the user pauses (``debounceMs`` after the last call)."""
@@ -82,9 +84,12 @@ class DiagnosticsScheduler:
             timer.cancel()
 
     def current(self, doc: Document) -> Analysis:
-        """The analysis of ``doc`` as it is now; a pending debounced run is done at once."""
-        if not self.server.analyzer.is_fresh(doc):
-            self.cancel(doc.uri)
+        """The analysis of ``doc`` as it is now, computed at once if the stored one is stale.
+
+        A pending debounced run is left alone: for push clients it still has to
+        publish (a hover or code action arriving mid-debounce must not swallow
+        the diagnostics of the change before it); it reuses this result.
+        """
         return self.server.analyzer.current(doc)
 
     def refresh_all(self) -> None:
@@ -102,6 +107,7 @@ class DiagnosticsScheduler:
         """A document closed: stop its timer, drop its results, clear what was pushed."""
         self.cancel(uri)
         self.server.analyzer.forget(uri)
+        self._pushed.pop(uri, None)
         if not self.server.pull_diagnostics:
             self.server.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -129,10 +135,12 @@ class DiagnosticsScheduler:
         if analysis.version != doc.version:
             log.debug("dropping stale diagnostics of %s v%s", uri, analysis.version)
             return
+        diagnostics = diagnostics_of(self.server, doc, analysis)
+        if self._pushed.get(uri) == (doc.version, diagnostics):
+            return
+        self._pushed[uri] = (doc.version, diagnostics)
         self.server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=uri, version=doc.version, diagnostics=diagnostics_of(self.server, doc, analysis)
-            )
+            types.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diagnostics)
         )
 
 

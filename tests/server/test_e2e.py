@@ -356,6 +356,30 @@ async def test_edits_move_and_clear_diagnostics(client: RecordingClient) -> None
 
 
 @pytest.mark.init_options({"phxguard": {"debounceMs": 300}})
+async def test_a_request_during_the_debounce_does_not_swallow_the_publish(
+    client: RecordingClient,
+) -> None:
+    uri = _open(client)
+    await current_diagnostics(client, uri, lambda d: len(d) >= 4)
+    if pulls(client):
+        pytest.skip("pull clients ask for diagnostics themselves")
+    text = client.texts[uri]
+    start, end = _span(text, ":json")
+    change_document(client, uri, start, end, ":map")
+    # As eglot does after applying a quick fix: a hover right after the change.
+    await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=position_of(client.texts[uri], start, client.encoding),
+        )
+    )
+    final = client.versions[uri]
+    await wait_until(lambda: any(p.version == final for p in client.published), "publish")
+    published = next(p for p in client.published if p.version == final)
+    assert "MG012" not in {str(d.code) for d in published.diagnostics}
+
+
+@pytest.mark.init_options({"phxguard": {"debounceMs": 300}})
 async def test_a_burst_of_changes_costs_one_analysis(client: RecordingClient) -> None:
     uri = _open(client)
     await current_diagnostics(client, uri, lambda d: len(d) >= 4)

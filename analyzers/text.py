@@ -8,6 +8,7 @@ also splits on U+2028 and form feed, which puts positions on the wrong line).
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
@@ -28,23 +29,11 @@ class LineIndex:
 
     def __init__(self, source: bytes) -> None:
         self.source = source
-        starts = [0]
-        i = 0
-        n = len(source)
-        find_lf = source.find
-        while True:
-            j = find_lf(b"\n", i)
-            cr = source.find(b"\r", i, j if j != -1 else n)
-            if cr != -1:
-                # A lone \r (or the \r of \r\n) ends the line.
-                nxt = cr + 2 if cr + 1 < n and source[cr + 1] == 0x0A else cr + 1
-                starts.append(nxt)
-                i = nxt
-                continue
-            if j == -1:
-                break
-            starts.append(j + 1)
-            i = j + 1
+        # bytes.splitlines breaks on exactly \n, \r\n and \r (unlike str.splitlines),
+        # and map/accumulate keep the per-line work in C: this runs on every keystroke.
+        starts = [0, *itertools.accumulate(map(len, source.splitlines(keepends=True)))]
+        if source and source[-1:] not in (b"\n", b"\r"):
+            starts.pop()  # the end of an unterminated last line starts nothing
         self.line_starts = starts
 
     @property

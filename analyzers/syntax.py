@@ -350,6 +350,23 @@ def enclosing_module(node: Node) -> Node | None:
     return None
 
 
+def bound_value(variable: Node) -> Node | None:
+    """The value last bound to ``variable`` (``name = value``) before its use, in the same function."""
+    name = text(variable)
+    definition = enclosing_def(variable)
+    if definition is None:
+        return None
+    found: Node | None = None
+    for node in walk(definition):
+        if node.start_byte >= variable.start_byte:
+            break
+        if node.type == "binary_operator" and operator(node) == "=":
+            left = node.child_by_field_name("left")
+            if left is not None and left.type == "identifier" and text(left) == name:
+                found = node.child_by_field_name("right")
+    return found
+
+
 def line_start(source: bytes, offset: int) -> int:
     """Byte offset of the start of the line containing ``offset``."""
     nl = max(source.rfind(b"\n", 0, offset), source.rfind(b"\r", 0, offset))

@@ -23,11 +23,13 @@ from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
     enclosing_table_block,
+    resolve_call,
     table_name,
 )
 
 COLUMN_CALLS = frozenset({"add", "add_if_not_exists", "modify"})
 CONSTRAINT_DDL = frozenset({"create", "create_if_not_exists"})
+CONSTRAINT_FUNCTIONS = frozenset({"constraint"})
 
 NOT_NULL_ON_EXISTING_TABLE = RuleMeta(
     code="MG003",
@@ -246,36 +248,7 @@ def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]
 
 def resolve_constraint(value: Node) -> Node | None:
     """The ``constraint(...)`` call behind a DDL argument: inline, piped, or bound to a variable."""
-    if value.type == "call" and syntax.call_name(value) == "constraint":
-        return value
-    if value.type == "binary_operator" and syntax.operator(value) == "|>":
-        right = value.child_by_field_name("right")
-        if right is not None and right.type == "call" and syntax.call_name(right) == "constraint":
-            return right
-        return None
-    if value.type == "identifier":
-        return _bound_constraint(value)
-    return None
-
-
-def _bound_constraint(variable: Node) -> Node | None:
-    """The ``constraint(...)`` last assigned to ``variable`` before it in the same function."""
-    name = syntax.text(variable)
-    definition = syntax.enclosing_def(variable)
-    if definition is None:
-        return None
-    found: Node | None = None
-    for node in syntax.walk(definition):
-        if node.start_byte >= variable.start_byte:
-            break
-        if node.type != "binary_operator" or syntax.operator(node) != "=":
-            continue
-        left = node.child_by_field_name("left")
-        right = node.child_by_field_name("right")
-        if left is None or right is None or syntax.text(left) != name:
-            continue
-        found = resolve_constraint(right) if right.type != "identifier" else None
-    return found
+    return resolve_call(value, CONSTRAINT_FUNCTIONS)
 
 
 def _constraint_table(constraint: Node) -> str | None:

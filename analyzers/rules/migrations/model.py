@@ -233,50 +233,31 @@ def enclosing_table_block(node: Node) -> tuple[str, Node] | None:
     return None
 
 
-def resolve_index(ctx: FileContext, value: Node) -> Node | None:
-    """The ``index(...)``/``unique_index(...)`` call behind a DDL argument.
+def resolve_call(value: Node, names: frozenset[str]) -> Node | None:
+    """The call named in ``names`` behind a DDL argument.
 
     Handles the call written inline, piped (``:t |> index(cols) |> create()``),
     and bound to a variable earlier in the same function (``idx = index(...)``).
     """
-    if value.type == "call" and syntax.call_name(value) in INDEX_FUNCTIONS:
+    if value.type == "call" and syntax.call_name(value) in names:
         return value
     if value.type == "binary_operator" and syntax.operator(value) == "|>":
         right = value.child_by_field_name("right")
-        if (
-            right is not None
-            and right.type == "call"
-            and syntax.call_name(right) in INDEX_FUNCTIONS
-        ):
+        if right is not None and right.type == "call" and syntax.call_name(right) in names:
             return right
         return None
     if value.type == "identifier":
-        return _bound_index(value)
+        bound = syntax.bound_value(value)
+        # One level only: `a = b` chains are rare and could loop.
+        return (
+            resolve_call(bound, names) if bound is not None and bound.type != "identifier" else None
+        )
     return None
 
 
-def _bound_index(variable: Node) -> Node | None:
-    name = syntax.text(variable)
-    definition = syntax.enclosing_def(variable)
-    if definition is None:
-        return None
-    found: Node | None = None
-    for node in syntax.walk(definition):
-        if node.start_byte >= variable.start_byte:
-            break
-        if node.type == "binary_operator" and syntax.operator(node) == "=":
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
-            if left is not None and right is not None and syntax.text(left) == name:
-                if right.type == "call" and syntax.call_name(right) in INDEX_FUNCTIONS:
-                    found = right
-                elif right.type == "binary_operator" and syntax.operator(right) == "|>":
-                    tail = right.child_by_field_name("right")
-                    if tail is not None and syntax.call_name(tail) in INDEX_FUNCTIONS:
-                        found = tail
-                else:
-                    found = None
-    return found
+def resolve_index(ctx: FileContext, value: Node) -> Node | None:
+    """The ``index(...)``/``unique_index(...)`` call behind a DDL argument (see :func:`resolve_call`)."""
+    return resolve_call(value, INDEX_FUNCTIONS)
 
 
 def index_table(index_call: Node) -> str | None:

@@ -241,30 +241,13 @@ def _definition(value: Node, module: MigrationModule) -> Node | None:
         return attribute[1] if attribute is not None else None
     if value.type == "identifier":
         # Not a bound variable: a parenless call of a zero-arity local function.
-        return _bound_value(value) or _zero_arity_body(module, syntax.text(value))
+        return syntax.bound_value(value) or _zero_arity_body(module, syntax.text(value))
     if value.type == "call":
         name = syntax.call_name(value)
         if name is None or "." in name or syntax.call_args(value) or syntax.do_block(value):
             return None
         return _zero_arity_body(module, name)
     return None
-
-
-def _bound_value(variable: Node) -> Node | None:
-    """The value last bound to ``variable`` before it is used, in the same function."""
-    name = syntax.text(variable)
-    definition = syntax.enclosing_def(variable)
-    if definition is None:
-        return None
-    found: Node | None = None
-    for node in syntax.walk(definition):
-        if node.start_byte >= variable.start_byte:
-            break
-        if node.type == "binary_operator" and syntax.operator(node) == "=":
-            left = node.child_by_field_name("left")
-            if left is not None and left.type == "identifier" and syntax.text(left) == name:
-                found = node.child_by_field_name("right")
-    return found
 
 
 def _zero_arity_body(module: MigrationModule, name: str) -> Node | None:

@@ -28,6 +28,18 @@ from analyzers.rules.migrations.model import (
 DISABLE_DDL_TRANSACTION = "disable_ddl_transaction"
 DISABLE_MIGRATION_LOCK = "disable_migration_lock"
 
+# The safe recipe both index rules show: a concurrent build outside the transaction and lock.
+SAFE_CONCURRENT_INDEX = """\
+defmodule MyApp.Repo.Migrations.AddPostsUserIdIndex do
+  use Ecto.Migration
+  @disable_ddl_transaction true
+  @disable_migration_lock true
+
+  def change do
+    create index(:posts, [:user_id], concurrently: true)
+  end
+end"""
+
 INDEX_NOT_CONCURRENT = RuleMeta(
     code="MG001",
     slug="index-not-concurrent",
@@ -41,16 +53,7 @@ INDEX_NOT_CONCURRENT = RuleMeta(
         "run inside a transaction, so the migration must disable Ecto's DDL transaction (and "
         "its migration lock, unless the repo uses `migration_lock: :pg_advisory_lock`)."
     ),
-    safe_pattern="""\
-defmodule MyApp.Repo.Migrations.AddPostsUserIdIndex do
-  use Ecto.Migration
-  @disable_ddl_transaction true
-  @disable_migration_lock true
-
-  def change do
-    create index(:posts, [:user_id], concurrently: true)
-  end
-end""",
+    safe_pattern=SAFE_CONCURRENT_INDEX,
     fix_title="Create index concurrently",
     related=("MG002",),
 )
@@ -68,16 +71,7 @@ CONCURRENT_INDEX_IN_TRANSACTION = RuleMeta(
         "holds a lock on schema_migrations for the whole (long) build, blocking other nodes' "
         "migrations; a repo configured with `migration_lock: :pg_advisory_lock` does not need it."
     ),
-    safe_pattern="""\
-defmodule MyApp.Repo.Migrations.AddPostsUserIdIndex do
-  use Ecto.Migration
-  @disable_ddl_transaction true
-  @disable_migration_lock true
-
-  def change do
-    create index(:posts, [:user_id], concurrently: true)
-  end
-end""",
+    safe_pattern=SAFE_CONCURRENT_INDEX,
     fix_title="Disable the DDL transaction and migration lock",
     related=("MG001",),
 )

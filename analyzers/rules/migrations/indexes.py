@@ -51,7 +51,9 @@ INDEX_NOT_CONCURRENT = RuleMeta(
         "ACCESS EXCLUSIVE lock that blocks reads too. On a large table that is minutes of "
         "downtime. CONCURRENTLY builds or drops the index without blocking writes, but cannot "
         "run inside a transaction, so the migration must disable Ecto's DDL transaction (and "
-        "its migration lock, unless the repo uses `migration_lock: :pg_advisory_lock`)."
+        "its migration lock, unless the repo uses `migration_lock: :pg_advisory_lock`). Keep "
+        "the concurrent build in a migration of its own: without the transaction, the module's "
+        "other statements no longer roll back together if one fails."
     ),
     safe_pattern=SAFE_CONCURRENT_INDEX,
     fix_title="Create index concurrently",

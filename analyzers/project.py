@@ -8,17 +8,16 @@ Postgres, no advisory lock.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from analyzers import syntax
-from analyzers.parsing import parse_elixir
 
 POSTGRES_ADAPTER = "Ecto.Adapters.Postgres"
-_SKIP_DIRS = {"deps", "_build", "node_modules", ".git", ".elixir_ls", ".expert", "cover"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,17 @@ class ProjectFacts:
 
     root: str | None = None
     repos: Mapping[str, RepoFacts] = field(default_factory=dict)
+    # Combined facts of every other collector (see analyzers.facts), by collector name.
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        """The combined facts of collector ``name`` (its empty value when nothing was collected)."""
+        if name in self.extras:
+            return self.extras[name]
+        from analyzers.facts import collector
+
+        found = collector(name)
+        return found.combine({}) if found is not None else None
 
     def repo_for_migration(self, path: str) -> RepoFacts | None:
         """The repo whose migrations directory holds ``path`` (best effort).
@@ -84,34 +94,67 @@ def _underscore(name: str) -> str:
     return "".join(out)
 
 
-def facts_from_sources(root: str | None, sources: Mapping[str, bytes]) -> ProjectFacts:
-    """Build facts from config and repo module sources (path -> bytes)."""
+RepoSettings = tuple[dict[str, str], dict[str, dict[str, str]]]
+
+
+def collect_repo_settings(path: str, tree: Tree) -> RepoSettings:
+    """One file's repo facts: ``use Ecto.Repo`` adapters and ``config :app, Repo, ...`` settings."""
     adapters: dict[str, str] = {}
     settings: dict[str, dict[str, str]] = {}
-    for path, source in sorted(sources.items()):
-        tree = parse_elixir(source)
-        for node in syntax.walk(tree.root_node):
-            if node.type != "call":
-                continue
-            name = syntax.call_name(node)
-            if name == "use":
-                _read_use_repo(node, adapters)
-            elif name == "config":
-                _read_repo_config(node, settings, is_test=_is_test_config(path))
-    modules = set(adapters) | set(settings)
-    repos = {
+    for node in syntax.walk(tree.root_node):
+        if node.type != "call":
+            continue
+        name = syntax.call_name(node)
+        if name == "use":
+            _read_use_repo(node, adapters)
+        elif name == "config":
+            _read_repo_config(node, settings, is_test=_is_test_config(path))
+    return adapters, settings
+
+
+def combine_repo_settings(per_file: Mapping[str, RepoSettings]) -> dict[str, RepoFacts]:
+    """Repos of the project from every file's settings (test config yields to the others)."""
+    adapters: dict[str, str] = {}
+    settings: dict[str, dict[str, str]] = {}
+    # Test config sorts last per directory only by accident; order it last explicitly.
+    for path in sorted(per_file, key=lambda p: (_is_test_config(p), p)):
+        file_adapters, file_settings = per_file[path]
+        adapters.update(file_adapters)
+        for module, values in file_settings.items():
+            entry = settings.setdefault(module, {})
+            for key, value in values.items():
+                if _is_test_config(path) and key in entry:
+                    continue
+                entry[key] = value
+    return {
         module: RepoFacts(
             module=module,
             adapter=adapters.get(module) or settings.get(module, {}).get("adapter"),
             migration_lock=settings.get(module, {}).get("migration_lock"),
             priv=settings.get(module, {}).get("priv"),
         )
-        for module in sorted(modules)
+        for module in sorted(set(adapters) | set(settings))
         if module in adapters
         or "adapter" in settings.get(module, {})
         or "migration_lock" in settings.get(module, {})
     }
-    return ProjectFacts(root=root, repos=repos)
+
+
+def wants_repo_settings(path: str, source: bytes) -> bool:
+    """Config files and modules that ``use Ecto.Repo``."""
+    parts = PurePosixPath(path.replace(os.sep, "/")).parts
+    in_config = len(parts) >= 2 and parts[-2] == "config" and path.endswith(".exs")
+    return in_config or (path.endswith(".ex") and b"Ecto.Repo" in source)
+
+
+def facts_from_sources(root: str | None, sources: Mapping[str, bytes]) -> ProjectFacts:
+    """Facts from the given files (path -> bytes), as :func:`load_project_facts` reads them."""
+    from analyzers.facts import FactIndex
+
+    index = FactIndex(root)
+    for path, source in sources.items():
+        index.update(path, source)
+    return index.facts()
 
 
 def _is_test_config(path: str) -> bool:
@@ -149,30 +192,11 @@ def _read_repo_config(node: Node, settings: dict[str, dict[str, str]], *, is_tes
                 entry["priv"] = priv
 
 
-def project_source_paths(root: Path) -> Iterable[Path]:
-    """Files that may hold project facts: ``config/*.exs`` and repo modules under ``lib``."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
-        here = Path(dirpath)
-        for name in filenames:
-            if (here.name == "config" and name.endswith(".exs")) or (
-                name.endswith(".ex") and "lib" in here.relative_to(root).parts
-            ):
-                yield here / name
-
-
 def load_project_facts(root: Path) -> ProjectFacts:
-    """Read the facts of the project rooted at ``root`` from disk."""
-    sources: dict[str, bytes] = {}
-    for path in project_source_paths(root):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if path.suffix == ".ex" and b"Ecto.Repo" not in data:
-            continue
-        sources[str(path)] = data
-    return facts_from_sources(str(root), sources)
+    """Read the facts of the project rooted at ``root`` from disk (see analyzers.facts)."""
+    from analyzers.facts import FactIndex
+
+    return FactIndex.scan(root).facts()
 
 
 def find_project_root(start: Path) -> Path | None:

@@ -1,0 +1,113 @@
+"""Resolving module names as Elixir does inside a module: ``alias``, ``as:``, ``{A, B}``, ``__MODULE__``.
+
+``Repo.insert`` inside a module that says ``alias MyApp.Repo`` is a call to
+``MyApp.Repo.insert``; rules compare full names, so a module named ``Repo``
+that is not an Ecto repo is never mistaken for one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from analyzers import syntax
+
+
+@dataclass
+class ModuleAliases:
+    """The aliases in effect in one ``defmodule`` (lexical: nested modules inherit)."""
+
+    module: str
+    names: dict[str, str] = field(default_factory=dict)
+
+    def expand(self, name: str) -> str:
+        """Full name of a dotted module reference (``Repo`` -> ``MyApp.Repo``)."""
+        if name == "__MODULE__":
+            return self.module
+        if name.startswith("__MODULE__."):
+            return self.module + name[len("__MODULE__") :]
+        head, _, rest = name.partition(".")
+        full = self.names.get(head)
+        if full is None:
+            return name
+        return f"{full}.{rest}" if rest else full
+
+    def call_target(self, call: Node) -> tuple[str, str] | None:
+        """``("MyApp.Repo", "insert")`` for a remote call ``Repo.insert(...)``; None otherwise."""
+        name = syntax.call_name(call)
+        if name is None or "." not in name:
+            return None
+        receiver, function = name.rsplit(".", 1)
+        if receiver.endswith("()") or (receiver.startswith(":") and "." in receiver[1:]):
+            return None
+        if receiver.startswith(":"):
+            return receiver, function  # Erlang module, e.g. :ets
+        if not receiver[:1].isupper() and not receiver.startswith("__MODULE__"):
+            return None  # a variable's field or a map access: post.comments
+        return self.expand(receiver), function
+
+
+def module_aliases(defmodule: Node, parent: ModuleAliases | None = None) -> ModuleAliases:
+    """The aliases declared directly in ``defmodule``'s body (plus those of ``parent``)."""
+    raw = syntax.module_name(defmodule) or ""
+    name = raw
+    if parent is not None and raw and "." not in raw.split(".", 1)[0]:
+        # defmodule Child inside defmodule Parent defines Parent.Child.
+        name = f"{parent.module}.{raw}"
+    aliases = ModuleAliases(name, dict(parent.names) if parent else {})
+    if parent is not None and raw:
+        # A nested module is aliased in its parent by its last segment.
+        aliases.names[raw.split(".")[0]] = f"{parent.module}.{raw.split('.')[0]}"
+    for statement in syntax.block_statements(syntax.do_block(defmodule)):
+        if statement.type == "call" and syntax.call_name(statement) == "alias":
+            _read_alias(statement, aliases)
+    return aliases
+
+
+def _read_alias(node: Node, aliases: ModuleAliases) -> None:
+    args = syntax.call_args(node)
+    if not args:
+        return
+    target = args[0]
+    as_value = syntax.option(node, "as")
+    if target.type == "alias" or syntax.text(target).startswith("__MODULE__"):
+        full = aliases.expand(syntax.text(target))
+        short = syntax.text(as_value) if as_value is not None else full.rsplit(".", 1)[-1]
+        aliases.names[short] = full
+        return
+    # alias MyApp.{Repo, Accounts.User}
+    if target.type == "dot":
+        left = target.child_by_field_name("left")
+        right = target.child_by_field_name("right")
+        if left is None or right is None or right.type != "tuple":
+            return
+        base = aliases.expand(syntax.text(left))
+        for item in right.named_children:
+            if item.type == "alias":
+                full = f"{base}.{syntax.text(item)}"
+                aliases.names[full.rsplit(".", 1)[-1]] = full
+
+
+def aliases_by_module(root: Node) -> list[tuple[Node, ModuleAliases]]:
+    """Every ``defmodule`` in a tree (nested ones too) with its aliases, outermost first."""
+    found: list[tuple[Node, ModuleAliases]] = []
+
+    def visit(node: Node, parent: ModuleAliases | None) -> None:
+        for child in node.named_children:
+            if child.type == "call" and syntax.call_name(child) == "defmodule":
+                aliases = module_aliases(child, parent)
+                found.append((child, aliases))
+                visit(syntax.do_block(child) or child, aliases)
+
+    visit(root, None)
+    return found
+
+
+def aliases_at(root: Node, node: Node) -> ModuleAliases | None:
+    """The aliases in effect at ``node`` (its innermost enclosing module's)."""
+    best: ModuleAliases | None = None
+    for module, aliases in aliases_by_module(root):
+        if module.start_byte <= node.start_byte and node.end_byte <= module.end_byte:
+            best = aliases
+    return best

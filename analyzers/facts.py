@@ -1,0 +1,165 @@
+"""Workspace facts: per-file collectors combined into :class:`~analyzers.project.ProjectFacts`.
+
+A rule family that needs to know about other files (the repo's config, Ecto
+schemas, a LiveView's template) registers a :class:`FactCollector`: a cheap
+byte-level filter, a per-file extractor, and a function combining every
+file's result. A :class:`FactIndex` keeps each file's result, so the server
+can update one file (saved on disk, or unsaved in the editor) and recombine
+without rereading the workspace. Files are parsed, never evaluated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from tree_sitter import Tree
+
+from analyzers.parsing import parse_elixir
+from analyzers.project import (
+    ProjectFacts,
+    collect_repo_settings,
+    combine_repo_settings,
+    wants_repo_settings,
+)
+
+P = TypeVar("P")
+A = TypeVar("A")
+
+SOURCE_SUFFIXES = (".ex", ".exs", ".heex")
+SKIP_DIRS = frozenset(
+    {"deps", "_build", "node_modules", ".git", ".elixir_ls", ".expert", "cover", ".lexical"}
+)
+MAX_FACT_FILE_BYTES = 2_000_000
+REPOS = "repos"
+
+
+@dataclass(frozen=True)
+class FactCollector(Generic[P, A]):
+    """How one kind of fact is read from files and combined across the workspace.
+
+    ``collect`` gets the Elixir tree for ``.ex``/``.exs`` files and None for
+    templates (``.heex``), which the collector parses itself if it wants them.
+    ``combine`` must accept an empty mapping (a file with no project around it).
+    """
+
+    name: str
+    wants: Callable[[str, bytes], bool]
+    collect: Callable[[str, bytes, Tree | None], P]
+    combine: Callable[[Mapping[str, P]], A]
+
+
+_COLLECTORS: dict[str, FactCollector[Any, Any]] = {}
+
+
+def register_collector(found: FactCollector[Any, Any]) -> None:
+    """Make ``found`` part of every :class:`FactIndex` (rule families call this on import)."""
+    existing = _COLLECTORS.get(found.name)
+    if existing is not None and existing is not found:
+        raise ValueError(f"fact collector {found.name!r} registered twice")
+    _COLLECTORS[found.name] = found
+
+
+def collector(name: str) -> FactCollector[Any, Any] | None:
+    """The registered collector called ``name``."""
+    _load_rule_families()
+    return _COLLECTORS.get(name)
+
+
+def collectors() -> list[FactCollector[Any, Any]]:
+    """Every registered collector (rule families imported first)."""
+    _load_rule_families()
+    return list(_COLLECTORS.values())
+
+
+def _load_rule_families() -> None:
+    from analyzers.registry import all_rules
+
+    all_rules()
+
+
+register_collector(
+    FactCollector(
+        name=REPOS,
+        wants=wants_repo_settings,
+        collect=lambda path, source, tree: collect_repo_settings(
+            path, tree if tree is not None else parse_elixir(source)
+        ),
+        combine=combine_repo_settings,
+    )
+)
+
+
+class FactIndex:
+    """Per-file facts of a workspace, combined on demand and cached until a file changes."""
+
+    def __init__(self, root: str | None) -> None:
+        self.root = root
+        self._per_file: dict[str, dict[str, Any]] = {c.name: {} for c in collectors()}
+        self._facts: ProjectFacts | None = None
+
+    @classmethod
+    def scan(cls, root: Path) -> FactIndex:
+        """Index every Elixir and HEEx file under ``root`` (dependencies and builds skipped)."""
+        index = cls(str(root))
+        for path in workspace_files(root):
+            try:
+                if path.stat().st_size > MAX_FACT_FILE_BYTES:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            index.update(str(path), data)
+        return index
+
+    def update(self, path: str, source: bytes) -> bool:
+        """Re-read ``path``'s facts from ``source``; True when any collector's result changed."""
+        wanted = [c for c in collectors() if c.wants(path, source)]
+        tree = parse_elixir(source) if wanted and not path.endswith(".heex") else None
+        changed = False
+        for found in collectors():
+            table = self._per_file.setdefault(found.name, {})
+            if found in wanted:
+                value = found.collect(path, source, tree)
+                if table.get(path, _MISSING) != value:
+                    table[path] = value
+                    changed = True
+            elif path in table:
+                del table[path]
+                changed = True
+        if changed:
+            self._facts = None
+        return changed
+
+    def remove(self, path: str) -> bool:
+        """Forget a deleted file; True when that changed anything."""
+        changed = False
+        for table in self._per_file.values():
+            if table.pop(path, _MISSING) is not _MISSING:
+                changed = True
+        if changed:
+            self._facts = None
+        return changed
+
+    def facts(self) -> ProjectFacts:
+        """The combined facts (recomputed only after a change)."""
+        if self._facts is None:
+            extras = {c.name: c.combine(self._per_file.get(c.name, {})) for c in collectors()}
+            repos = extras.pop(REPOS)
+            self._facts = ProjectFacts(root=self.root, repos=repos, extras=extras)
+        return self._facts
+
+
+_MISSING = object()
+
+
+def workspace_files(root: Path) -> Iterator[Path]:
+    """``.ex``, ``.exs`` and ``.heex`` files under ``root``, skipping deps, builds and dot-dirs."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(SOURCE_SUFFIXES):
+                yield Path(dirpath) / name

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 CheckFunction = Callable[["FileContext"], Iterable[Finding]]
 
 # Families register themselves on import; this list is what "all rules" means.
-RULE_MODULES = ("analyzers.rules.migrations",)
+RULE_MODULES = (
+    "analyzers.rules.migrations",
+    "analyzers.rules.liveview",
+    "analyzers.rules.ecto",
+    "analyzers.rules.pubsub",
+    "analyzers.rules.otp",
+    "analyzers.rules.security",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""OT — OTP / BEAM runtime: unsupervised processes, atom leaks, bottlenecks."""

@@ -1,0 +1,1 @@
+"""PS — PubSub, Channels, Presence: payload size, authorization, thundering herds."""

@@ -1,0 +1,4 @@
+"""SC — Phoenix security-relevant config: router pipelines and raw HTML in templates.
+
+Importing this package registers the SC rules.
+"""

@@ -1,0 +1,199 @@
+"""Which calls are Ecto repo calls, and which code already runs inside a transaction.
+
+Other rule families may use these helpers ("is this a ``Repo`` call?"):
+
+* :func:`repo_calls` - every call to a repo module in a file, resolved through
+  the module's aliases (``alias MyApp.Repo``, ``alias MyApp.{Repo, Accounts}``,
+  ``alias MyApp.Repo, as: DB``, ``__MODULE__``);
+* :func:`is_repo_module` - whether a full module name is an Ecto repo;
+* :func:`in_transaction` - whether a node runs inside ``Repo.transaction``,
+  ``Repo.transact`` or an ``Ecto.Multi`` step.
+
+What is a repo: a module that ``use Ecto.Repo`` anywhere in the workspace (the
+``repos`` facts) or in the analysed file. When neither names any repo (a file
+analysed alone, or a repo defined through a project macro) a module whose last
+name segment ends in ``Repo`` (``MyApp.Repo``, ``MyApp.ReadRepo``) is taken for
+one, unless the analysed file defines that module without ``use Ecto.Repo``.
+Once the workspace names its repos, no other ``Repo`` module is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.aliases import ModuleAliases, aliases_by_module
+from analyzers.context import FileContext
+
+READS = frozenset(
+    {
+        "all", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate", "exists?",
+        "preload", "reload", "reload!", "stream",
+    }
+)  # fmt: skip
+WRITES = frozenset(
+    {
+        "insert", "insert!", "insert_all", "insert_or_update", "insert_or_update!", "update",
+        "update!", "update_all", "delete", "delete!", "delete_all",
+    }
+)  # fmt: skip
+QUERIES = frozenset({"query", "query!", "query_many", "query_many!"})
+TRANSACTIONS = frozenset({"transaction", "transact"})
+MULTI = "Ecto.Multi"
+SQL_ADAPTER = "Ecto.Adapters.SQL"
+
+
+@dataclass(frozen=True)
+class RepoCall:
+    """A call to a repo function: ``Repo.insert(changeset)`` -> (``MyApp.Repo``, ``insert``)."""
+
+    node: Node
+    module: str
+    function: str
+
+    @property
+    def is_read(self) -> bool:
+        """Reads rows (``all``, ``get!``, ``preload``...)."""
+        return self.function in READS
+
+    @property
+    def is_write(self) -> bool:
+        """Writes rows (``insert``, ``update_all``, ``delete!``...)."""
+        return self.function in WRITES
+
+
+def module_aliases(ctx: FileContext) -> list[tuple[Node, ModuleAliases]]:
+    """Every ``defmodule`` of the file with its aliases (computed once per file)."""
+    return ctx.memo("ecto.aliases", lambda: aliases_by_module(ctx.root))
+
+
+def aliases_for(ctx: FileContext, node: Node) -> ModuleAliases | None:
+    """The aliases in effect at ``node`` (its innermost module's)."""
+    best: ModuleAliases | None = None
+    for module, aliases in module_aliases(ctx):
+        if module.start_byte <= node.start_byte and node.end_byte <= module.end_byte:
+            best = aliases
+    return best
+
+
+def resolve(ctx: FileContext, call: Node) -> tuple[str, str] | None:
+    """``(full module, function)`` of a remote call, module aliases applied."""
+    aliases = aliases_for(ctx, call)
+    if aliases is None:
+        name = syntax.call_name(call)
+        if name is None or "." not in name or not name[:1].isupper():
+            return None
+        module, function = name.rsplit(".", 1)
+        return module, function
+    return aliases.call_target(call)
+
+
+def _file_modules(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
+    """(modules this file defines, those of them that ``use Ecto.Repo``)."""
+
+    def build() -> tuple[frozenset[str], frozenset[str]]:
+        defined: set[str] = set()
+        repos: set[str] = set()
+        for module, aliases in module_aliases(ctx):
+            defined.add(aliases.module)
+            for statement in syntax.block_statements(syntax.do_block(module)):
+                if statement.type == "call" and syntax.call_name(statement) == "use":
+                    args = syntax.call_args(statement)
+                    if args and syntax.text(args[0]) == "Ecto.Repo":
+                        repos.add(aliases.module)
+        return frozenset(defined), frozenset(repos)
+
+    return ctx.memo("ecto.file_modules", build)
+
+
+def is_repo_module(ctx: FileContext, module: str) -> bool:
+    """Whether ``module`` (a full name) is an Ecto repo (see the module docstring)."""
+    defined, file_repos = _file_modules(ctx)
+    if module in file_repos or module in ctx.facts.repos:
+        return True
+    if module in defined or ctx.facts.repos or file_repos:
+        return False
+    return module.rsplit(".", 1)[-1].endswith("Repo")
+
+
+def repo_calls(ctx: FileContext) -> list[RepoCall]:
+    """Every call to a repo function in the file, in document order (computed once)."""
+
+    def build() -> list[RepoCall]:
+        found: list[RepoCall] = []
+        for call in ctx.nodes("call"):
+            target = syntax.call_target(call)
+            if target is None or target.type != "dot":
+                continue
+            resolved = resolve(ctx, call)
+            if resolved is not None and is_repo_module(ctx, resolved[0]):
+                found.append(RepoCall(call, resolved[0], resolved[1]))
+        return found
+
+    return ctx.memo("ecto.repo_calls", build)
+
+
+def repo_call(ctx: FileContext, node: Node) -> RepoCall | None:
+    """The :class:`RepoCall` for ``node`` if it is one."""
+    for found in repo_calls(ctx):
+        if found.node == node:
+            return found
+    return None
+
+
+def is_multi_call(ctx: FileContext, call: Node) -> bool:
+    """A call to an ``Ecto.Multi`` function (``Multi.insert`` after ``alias Ecto.Multi``)."""
+    if call.type != "call":
+        return False
+    resolved = resolve(ctx, call)
+    return resolved is not None and resolved[0] == MULTI
+
+
+def is_transaction_call(ctx: FileContext, call: Node) -> bool:
+    """``Repo.transaction(...)``/``Repo.transact(...)`` on a repo module."""
+    found = repo_call(ctx, call)
+    return found is not None and found.function in TRANSACTIONS
+
+
+def in_transaction(ctx: FileContext, node: Node) -> bool:
+    """``node`` runs inside a repo transaction, an ``Ecto.Multi`` step, or a helper called there.
+
+    A local function called or captured inside a transaction in the same
+    module counts as running in one (``Repo.transaction(fn -> do_merge(a) end)``
+    makes ``do_merge``'s writes transactional); callers elsewhere are not
+    followed.
+    """
+    for parent in syntax.ancestors(node):
+        if parent.type == "call" and (
+            is_transaction_call(ctx, parent) or is_multi_call(ctx, parent)
+        ):
+            return True
+    definition = syntax.enclosing_def(node)
+    named = syntax.def_name(definition) if definition is not None else None
+    return named is not None and named[1] in _transaction_helpers(ctx)
+
+
+def _transaction_helpers(ctx: FileContext) -> frozenset[str]:
+    """Names of local functions called or captured inside a transaction scope."""
+
+    def build() -> frozenset[str]:
+        names: set[str] = set()
+        for found in repo_calls(ctx):
+            if found.function not in TRANSACTIONS:
+                continue
+            for node in syntax.walk(found.node):
+                if node.type == "call" and node != found.node:
+                    name = syntax.call_name(node)
+                    if name is not None and "." not in name:
+                        names.add(name)
+                elif node.type == "unary_operator" and syntax.operator(node) == "&":
+                    operand = node.child_by_field_name("operand")
+                    if operand is not None and operand.type == "binary_operator":
+                        left = operand.child_by_field_name("left")
+                        if left is not None and left.type == "identifier":
+                            names.add(syntax.text(left))
+        return frozenset(names)
+
+    return ctx.memo("ecto.transaction_helpers", build)

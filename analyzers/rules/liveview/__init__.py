@@ -2,3 +2,5 @@
 
 Importing this package registers the LV rules.
 """
+
+from analyzers.rules.liveview import facts  # noqa: F401 - imported to register the collector

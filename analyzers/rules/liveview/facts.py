@@ -1,0 +1,353 @@
+"""Workspace facts about LiveViews, LiveComponents and their templates.
+
+Collected per file (see :mod:`analyzers.facts`) and combined into
+:class:`LiveViewFacts`, available to rules as ``ctx.facts.get(LIVEVIEW_FACTS)``:
+
+* modules that ``use ...Web, :live_view``/``:live_component``/``:html``,
+  ``use Phoenix.LiveView``/``Phoenix.LiveComponent``/``Phoenix.Component``,
+  with their ``embed_templates`` patterns, whether they define ``render/1``,
+  and their ``handle_event`` clauses (literal event name -> clause range);
+* their templates: the colocated ``<name>.html.heex`` beside the module's
+  file (``MyAppWeb.PostLive.Index`` in ``index.ex`` -> ``index.html.heex``,
+  used when the module has no ``render/1``), files matched by
+  ``embed_templates``, and ``~H`` sigils in the module itself;
+* the events each template sends: ``phx-click``/``phx-submit``/``phx-change``
+  (and the other ``phx-*`` event bindings) with a literal name, and
+  ``JS.push("name")`` in attribute expressions.
+
+Lookups: :meth:`LiveViewFacts.templates_of`, :meth:`LiveViewFacts.module_of_template`,
+:meth:`LiveViewFacts.handlers`, :meth:`LiveViewFacts.modules_in`. Paths are
+normalised to absolute POSIX paths; relative paths are resolved against the
+project root passed to the lookup.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Literal
+
+from tree_sitter import Node, Tree
+
+from analyzers import heex, syntax
+from analyzers.aliases import aliases_by_module
+from analyzers.facts import FactCollector, register_collector
+from analyzers.parsing import parse_elixir
+
+LIVEVIEW_FACTS = "liveview"
+
+ModuleKind = Literal["live_view", "live_component", "html", "component", "other"]
+
+EVENT_ATTRIBUTES = frozenset(
+    {
+        "phx-click",
+        "phx-submit",
+        "phx-change",
+        "phx-blur",
+        "phx-focus",
+        "phx-keydown",
+        "phx-keyup",
+        "phx-window-keydown",
+        "phx-window-keyup",
+        "phx-click-away",
+        "phx-window-blur",
+        "phx-window-focus",
+    }
+)
+_USE_KINDS: dict[str, ModuleKind] = {
+    "Phoenix.LiveView": "live_view",
+    "Phoenix.LiveComponent": "live_component",
+    "Phoenix.Component": "component",
+}
+_WEB_KINDS: dict[str, ModuleKind] = {
+    "live_view": "live_view",
+    "live_component": "live_component",
+    "html": "html",
+}
+_WANTED_MARKERS = (
+    b":live_view",
+    b":live_component",
+    b":html",
+    b"Phoenix.LiveView",
+    b"Phoenix.LiveComponent",
+    b"Phoenix.Component",
+    b"embed_templates",
+    b"handle_event",
+)
+
+
+@dataclass(frozen=True)
+class EventUse:
+    """A template sending ``event`` through ``binding`` (``phx-click`` or ``JS.push``)."""
+
+    event: str
+    binding: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Handler:
+    """One ``handle_event(event, ...)`` clause: its file and the byte range of the ``def``."""
+
+    event: str
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What a LiveView-ish module says about itself."""
+
+    name: str
+    path: str
+    kind: ModuleKind
+    start: int
+    end: int
+    embed_patterns: tuple[str, ...] = ()
+    has_render: bool = False
+    handlers: tuple[Handler, ...] = ()
+    sigil_events: tuple[EventUse, ...] = ()
+
+    @property
+    def is_live(self) -> bool:
+        """A LiveView or a LiveComponent (events are handled by the module itself)."""
+        return self.kind in ("live_view", "live_component")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """One file's facts: its modules (``.ex``) or the events its template sends (``.heex``)."""
+
+    modules: tuple[ModuleFacts, ...] = ()
+    template_events: tuple[EventUse, ...] = ()
+    is_template: bool = False
+
+
+@dataclass(frozen=True)
+class LiveViewFacts:
+    """LiveView modules, templates and events of the whole workspace."""
+
+    modules: Mapping[str, ModuleFacts] = field(default_factory=dict)
+    templates: Mapping[str, tuple[EventUse, ...]] = field(default_factory=dict)
+    by_path: Mapping[str, tuple[ModuleFacts, ...]] = field(default_factory=dict)
+
+    def modules_in(self, path: str, root: str | None = None) -> tuple[ModuleFacts, ...]:
+        """The modules defined in the Elixir file ``path``."""
+        return self.by_path.get(normalise(path, root), ())
+
+    def templates_of(self, module: str) -> list[str]:
+        """The ``.heex`` files of ``module``: colocated, then ``embed_templates`` matches."""
+        facts = self.modules.get(module)
+        if facts is None:
+            return []
+        folder = str(PurePosixPath(facts.path).parent)
+        found: list[str] = []
+        if facts.is_live and not facts.has_render:
+            colocated = f"{folder}/{_underscore(module.rsplit('.', 1)[-1])}.html.heex"
+            if colocated in self.templates:
+                found.append(colocated)
+        for pattern in facts.embed_patterns:
+            for path in sorted(self.templates):
+                rel = path[len(folder) + 1 :] if path.startswith(folder + "/") else None
+                if rel is not None and _embed_match(rel, pattern) and path not in found:
+                    found.append(path)
+        return found
+
+    def module_of_template(self, path: str, root: str | None = None) -> ModuleFacts | None:
+        """The module a ``.heex`` file belongs to (None when no module claims it)."""
+        wanted = normalise(path, root)
+        folder = str(PurePosixPath(wanted).parent)
+        # Only modules in the template's folder or above it can own it.
+        for module_path, modules in self.by_path.items():
+            module_folder = str(PurePosixPath(module_path).parent)
+            if folder != module_folder and not folder.startswith(module_folder + "/"):
+                continue
+            for module in modules:
+                if wanted in self.templates_of(module.name):
+                    return module
+        return None
+
+    def handlers(self, module: str, event: str) -> tuple[Handler, ...]:
+        """The ``handle_event`` clauses of ``module`` for the literal ``event``."""
+        facts = self.modules.get(module)
+        if facts is None:
+            return ()
+        return tuple(h for h in facts.handlers if h.event == event)
+
+    def events_of_template(self, path: str, root: str | None = None) -> tuple[EventUse, ...]:
+        """The events a ``.heex`` file sends."""
+        return self.templates.get(normalise(path, root), ())
+
+
+def normalise(path: str, root: str | None = None) -> str:
+    """An absolute POSIX path; a relative ``path`` is taken relative to ``root``."""
+    if not os.path.isabs(path) and root:
+        path = os.path.join(root, path)
+    return os.path.normpath(os.path.abspath(path)).replace(os.sep, "/")
+
+
+def _embed_match(rel: str, pattern: str) -> bool:
+    stem = rel[: -len(".heex")] if rel.endswith(".heex") else rel
+    bare = stem[: -len(".html")] if stem.endswith(".html") else stem
+    return any(fnmatch.fnmatchcase(candidate, pattern) for candidate in (rel, stem, bare))
+
+
+def _underscore(name: str) -> str:
+    out: list[str] = []
+    for i, ch in enumerate(name):
+        boundary = not name[i - 1].isupper() or name[i + 1 : i + 2].islower()
+        if ch.isupper() and i and boundary and name[i - 1] != "_":
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def events_in(template: heex.Template) -> tuple[EventUse, ...]:
+    """The literal events a template sends (``phx-click="save"``, ``JS.push("save")``)."""
+    found: list[EventUse] = []
+    for element in template.elements:
+        for attr in element.attributes:
+            if attr.name in EVENT_ATTRIBUTES and attr.value:
+                found.append(EventUse(attr.value, attr.name, attr.start, attr.end))
+            elif attr.expression is not None and attr.name.startswith("phx-"):
+                found.extend(_js_pushes(attr.expression))
+    return tuple(found)
+
+
+def _js_pushes(expression: heex.Expression) -> Iterable[EventUse]:
+    if b"push" not in expression.source[expression.start : expression.end]:
+        return
+    for call in expression.calls():
+        name = syntax.call_name(call)
+        if name not in ("JS.push", "Phoenix.LiveView.JS.push"):
+            continue
+        args = syntax.effective_args(call)
+        event = syntax.string_value(args[0]) if args else None
+        if event:
+            yield EventUse(event, "JS.push", call.start_byte, call.end_byte)
+
+
+def wants(path: str, source: bytes) -> bool:
+    """``.heex`` files, and Elixir files that may define LiveView-ish modules."""
+    if path.endswith(".heex"):
+        return True
+    return path.endswith(".ex") and any(marker in source for marker in _WANTED_MARKERS)
+
+
+def collect(path: str, source: bytes, tree: Tree | None) -> FileFacts:
+    """One file's LiveView facts."""
+    path = normalise(path)
+    if path.endswith(".heex"):
+        return FileFacts(template_events=events_in(heex.template_of_heex(source)), is_template=True)
+    tree = tree if tree is not None else parse_elixir(source)
+    templates = heex.templates_in_elixir(source, tree.root_node)
+    modules = [
+        module
+        for defmodule, aliases in aliases_by_module(tree.root_node)
+        if (module := read_module(path, defmodule, aliases.module, templates)) is not None
+    ]
+    return FileFacts(modules=tuple(modules))
+
+
+def read_module(
+    path: str, defmodule: Node, name: str, templates: list[heex.Template]
+) -> ModuleFacts | None:
+    """Facts of one ``defmodule`` (None when it is neither LiveView-ish nor handles events)."""
+    kind: ModuleKind = "other"
+    patterns: list[str] = []
+    has_render = False
+    handlers: list[Handler] = []
+    for statement in syntax.body_nodes(defmodule):
+        if statement.type != "call":
+            continue
+        called = syntax.call_name(statement)
+        if called == "use":
+            kind = _use_kind(statement) or kind
+        elif called == "embed_templates":
+            args = syntax.positional_args(statement)
+            pattern = syntax.string_value(args[0]) if args else None
+            if pattern:
+                patterns.append(pattern)
+        elif (found := syntax.def_name(statement)) is not None:
+            if found[1] == "render" and syntax.def_arity(statement) == 1:
+                has_render = True
+            elif found[1] == "handle_event" and found[0] == "def":
+                event = _handled_event(statement)
+                if event is not None:
+                    handlers.append(Handler(event, path, statement.start_byte, statement.end_byte))
+    if kind == "other" and not handlers and not patterns:
+        return None
+    events: list[EventUse] = []
+    for template in templates:
+        sigil = template.sigil
+        inside = sigil is not None and defmodule.start_byte <= sigil.start_byte < defmodule.end_byte
+        if inside and sigil is not None and _innermost_module(sigil) == defmodule.id:
+            events.extend(events_in(template))
+    return ModuleFacts(
+        name=name,
+        path=path,
+        kind=kind,
+        start=defmodule.start_byte,
+        end=defmodule.end_byte,
+        embed_patterns=tuple(patterns),
+        has_render=has_render,
+        handlers=tuple(handlers),
+        sigil_events=tuple(events),
+    )
+
+
+def _innermost_module(node: Node) -> int | None:
+    for ancestor in syntax.ancestors(node):
+        if ancestor.type == "call" and syntax.call_name(ancestor) == "defmodule":
+            return ancestor.id
+    return None
+
+
+def _use_kind(use: Node) -> ModuleKind | None:
+    args = syntax.positional_args(use)
+    if not args:
+        return None
+    target = syntax.text(args[0])
+    if target in _USE_KINDS:
+        return _USE_KINDS[target]
+    if len(args) > 1 and target.endswith("Web"):
+        return _WEB_KINDS.get(syntax.atom_value(args[1]) or "")
+    return None
+
+
+def _handled_event(definition: Node) -> str | None:
+    args = syntax.call_args(definition)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and syntax.operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    params = syntax.call_args(head) if head.type == "call" else []
+    return syntax.string_value(params[0]) if params else None
+
+
+def combine(per_file: Mapping[str, FileFacts]) -> LiveViewFacts:
+    """The workspace's LiveView facts from every file's."""
+    modules: dict[str, ModuleFacts] = {}
+    templates: dict[str, tuple[EventUse, ...]] = {}
+    by_path: dict[str, tuple[ModuleFacts, ...]] = {}
+    for path in sorted(per_file):
+        found = per_file[path]
+        if found.is_template:
+            templates[normalise(path)] = found.template_events
+            continue
+        if found.modules:
+            by_path[normalise(path)] = found.modules
+        for module in found.modules:
+            modules.setdefault(module.name, module)
+    return LiveViewFacts(modules=modules, templates=templates, by_path=by_path)
+
+
+register_collector(
+    FactCollector(name=LIVEVIEW_FACTS, wants=wants, collect=collect, combine=combine)
+)

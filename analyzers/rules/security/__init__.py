@@ -2,3 +2,5 @@
 
 Importing this package registers the SC rules.
 """
+
+from analyzers.rules.security import router  # noqa: F401 - imported to register rules

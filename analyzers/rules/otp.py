@@ -1,1 +1,0 @@
-"""OT — OTP / BEAM runtime: unsupervised processes, atom leaks, bottlenecks."""

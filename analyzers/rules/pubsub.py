@@ -1,1 +1,0 @@
-"""PS — PubSub, Channels, Presence: payload size, authorization, thundering herds."""

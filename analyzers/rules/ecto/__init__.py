@@ -1,6 +1,11 @@
 """EC — Ecto queries and writes: N+1 queries, partial writes, raw SQL, unloaded associations.
 
-Importing this package registers the EC rules and the Ecto schema facts.
+Importing this package registers EC001–EC005 and the Ecto schema facts.
 """
 
-from analyzers.rules.ecto import facts  # noqa: F401 - imported to register the collector
+from analyzers.rules.ecto import (  # noqa: F401 - imported to register rules and facts
+    associations,
+    facts,
+    queries,
+    raw_sql,
+)

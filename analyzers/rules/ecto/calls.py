@@ -9,12 +9,17 @@ Other rule families may use these helpers ("is this a ``Repo`` call?"):
 * :func:`in_transaction` - whether a node runs inside ``Repo.transaction``,
   ``Repo.transact`` or an ``Ecto.Multi`` step.
 
-What is a repo: a module that ``use Ecto.Repo`` anywhere in the workspace (the
-``repos`` facts) or in the analysed file. When neither names any repo (a file
+What is a repo: a module that ``use Ecto.Repo`` anywhere in the workspace or in
+the analysed file, or that ``defdelegate``s to one (a wrapper such as a
+read-only-mode repo); repos named only in config count when their adapter
+is an ``Ecto.*`` one (config also names mailers and endpoints with adapters). When neither names any repo (a file
 analysed alone, or a repo defined through a project macro) a module whose last
 name segment ends in ``Repo`` (``MyApp.Repo``, ``MyApp.ReadRepo``) is taken for
 one, unless the analysed file defines that module without ``use Ecto.Repo``.
-Once the workspace names its repos, no other ``Repo`` module is one.
+Once the workspace names its repos, no other ``Repo`` module is one, except
+that a bare ``Repo`` the file never aliases is taken for the workspace repo of
+that short name when exactly one exists: ``use MyApp.Context`` or
+``use MyAppWeb, :controller`` commonly alias it inside a macro.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tree_sitter import Node
 from analyzers import syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.context import FileContext
+from analyzers.rules.ecto.facts import REPOS
 
 READS = frozenset(
     {
@@ -108,12 +114,28 @@ def _file_modules(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
     return ctx.memo("ecto.file_modules", build)
 
 
+def workspace_repos(ctx: FileContext) -> frozenset[str]:
+    """The Ecto repo modules the workspace declares (see the module docstring)."""
+
+    def build() -> frozenset[str]:
+        declared: frozenset[str] = ctx.facts.get(REPOS) or frozenset()
+        configured = {
+            name
+            for name, repo in ctx.facts.repos.items()
+            if repo.adapter is None or repo.adapter.startswith("Ecto.")
+        }
+        return declared | configured
+
+    return ctx.memo("ecto.workspace_repos", build)
+
+
 def is_repo_module(ctx: FileContext, module: str) -> bool:
     """Whether ``module`` (a full name) is an Ecto repo (see the module docstring)."""
     defined, file_repos = _file_modules(ctx)
-    if module in file_repos or module in ctx.facts.repos:
+    known = workspace_repos(ctx)
+    if module in file_repos or module in known:
         return True
-    if module in defined or ctx.facts.repos or file_repos:
+    if module in defined or known or file_repos:
         return False
     return module.rsplit(".", 1)[-1].endswith("Repo")
 
@@ -128,11 +150,26 @@ def repo_calls(ctx: FileContext) -> list[RepoCall]:
             if target is None or target.type != "dot":
                 continue
             resolved = resolve(ctx, call)
-            if resolved is not None and is_repo_module(ctx, resolved[0]):
-                found.append(RepoCall(call, resolved[0], resolved[1]))
+            if resolved is None:
+                continue
+            module = _macro_aliased_repo(ctx, resolved[0]) or resolved[0]
+            if is_repo_module(ctx, module):
+                found.append(RepoCall(call, module, resolved[1]))
         return found
 
     return ctx.memo("ecto.repo_calls", build)
+
+
+def _macro_aliased_repo(ctx: FileContext, module: str) -> str | None:
+    """The workspace repo a bare, never-aliased name (``Repo``) stands for, if only one fits."""
+    known = workspace_repos(ctx)
+    if "." in module or module in known:
+        return None
+    defined, _ = _file_modules(ctx)
+    if module in defined:
+        return None
+    matches = [name for name in known if name.rsplit(".", 1)[-1] == module]
+    return matches[0] if len(matches) == 1 else None
 
 
 def repo_call(ctx: FileContext, node: Node) -> RepoCall | None:

@@ -21,6 +21,7 @@ from analyzers.facts import FactCollector, register_collector
 from analyzers.parsing import parse_elixir
 
 SCHEMAS = "ecto_schemas"
+REPOS = "ecto_repos"
 ASSOCIATION_KINDS = frozenset({"has_many", "has_one", "belongs_to", "many_to_many"})
 FIELD_MACROS = frozenset({"field", "embeds_one", "embeds_many", "timestamps"})
 
@@ -52,8 +53,10 @@ class SchemaFacts:
 
 
 def wants_schemas(path: str, source: bytes) -> bool:
-    """Elixir files that mention ``Ecto.Schema`` (templates never declare schemas)."""
-    return path.endswith((".ex", ".exs")) and b"schema" in source and b"Ecto.Schema" in source
+    """Elixir files that may declare a schema (possibly through a project's own ``use``)."""
+    return path.endswith((".ex", ".exs")) and (
+        b'schema "' in source or b"embedded_schema" in source
+    )
 
 
 def collect_schemas(tree: Tree) -> dict[str, SchemaFacts]:
@@ -64,10 +67,11 @@ def collect_schemas(tree: Tree) -> dict[str, SchemaFacts]:
             if statement.type != "call":
                 continue
             name = syntax.call_name(statement)
-            if name == "schema":
+            if name == "schema" and syntax.do_block(statement) is not None:
                 args = syntax.call_args(statement)
                 table = syntax.string_value(args[0]) if args else None
-                found[aliases.module] = _schema(aliases, table, statement)
+                if table is not None:
+                    found[aliases.module] = _schema(aliases, table, statement)
             elif name == "embedded_schema":
                 found[aliases.module] = _schema(aliases, None, statement)
     return found
@@ -104,6 +108,58 @@ def combine_schemas(
         combined.update(per_file[path])
     return combined
 
+
+RepoDeclarations = tuple[frozenset[str], dict[str, frozenset[str]]]
+
+
+def wants_repos(path: str, source: bytes) -> bool:
+    """Modules that ``use Ecto.Repo`` or delegate to another module."""
+    return path.endswith(".ex") and (b"Ecto.Repo" in source or b"defdelegate" in source)
+
+
+def collect_repos(tree: Tree) -> RepoDeclarations:
+    """(modules that ``use Ecto.Repo``, module -> modules it ``defdelegate``s to) of one file."""
+    repos: set[str] = set()
+    delegates: dict[str, frozenset[str]] = {}
+    for module, aliases in aliases_by_module(tree.root_node):
+        targets: set[str] = set()
+        for statement in syntax.block_statements(syntax.do_block(module)):
+            if statement.type != "call":
+                continue
+            name = syntax.call_name(statement)
+            args = syntax.call_args(statement)
+            if name == "use" and args and syntax.text(args[0]) == "Ecto.Repo":
+                repos.add(aliases.module)
+            elif name == "defdelegate":
+                target = syntax.option(statement, "to")
+                if target is not None and target.type == "alias":
+                    targets.add(aliases.expand(syntax.text(target)))
+        if targets:
+            delegates[aliases.module] = frozenset(targets)
+    return frozenset(repos), delegates
+
+
+def combine_repos(per_file: Mapping[str, RepoDeclarations]) -> frozenset[str]:
+    """Every Ecto repo module: ``use Ecto.Repo``, plus modules delegating to one (wrappers)."""
+    repos: set[str] = set()
+    delegates: dict[str, frozenset[str]] = {}
+    for declared, delegating in per_file.values():
+        repos |= declared
+        delegates.update(delegating)
+    wrappers = {module for module, targets in delegates.items() if targets & repos}
+    return frozenset(repos | wrappers)
+
+
+register_collector(
+    FactCollector(
+        name=REPOS,
+        wants=wants_repos,
+        collect=lambda path, source, tree: collect_repos(
+            tree if tree is not None else parse_elixir(source)
+        ),
+        combine=combine_repos,
+    )
+)
 
 register_collector(
     FactCollector(

@@ -1,0 +1,114 @@
+"""Per-element code: the bodies of ``Enum``/``Stream`` iterations and ``for`` comprehensions.
+
+Used by EC001: a query inside one of these runs once per element. An
+iteration over a literal (``[:draft, :published]``, ``1..3``, a module
+attribute) has a small constant size and is left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.context import FileContext
+from analyzers.rules.ecto.calls import resolve
+
+ITERATORS = frozenset(
+    {
+        "map", "each", "flat_map", "reduce", "reduce_while", "filter", "reject", "map_reduce",
+        "find", "find_value", "any?", "all?", "count", "sort_by", "group_by", "into",
+        "with_index", "each_with_index", "map_join", "flat_map_reduce", "scan", "frequencies_by",
+        "uniq_by", "min_by", "max_by", "split_with", "zip_with", "transform", "take_while",
+        "drop_while", "chunk_by", "dedup_by", "sum_by", "filter_map",
+    }
+)  # fmt: skip
+ITERATION_MODULES = frozenset({"Enum", "Stream"})
+LITERAL_TYPES = frozenset({"list", "map", "tuple", "keywords", "string", "charlist", "sigil"})
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """One iteration: its call, what it is called (``Enum.map``/``for``), collection, body."""
+
+    call: Node
+    label: str
+    collection: Node | None
+    bodies: tuple[Node, ...]
+
+
+def iterations(ctx: FileContext) -> list[Iteration]:
+    """Every iteration over a non-literal collection in the file (computed once)."""
+
+    def build() -> list[Iteration]:
+        found: list[Iteration] = []
+        for call in ctx.nodes("call"):
+            name = syntax.call_name(call)
+            if name == "for":
+                item = _comprehension(call)
+            elif name is not None and "." in name:
+                item = _enum_call(ctx, call)
+            else:
+                item = None
+            if item is not None and not is_constant_collection(item.collection):
+                found.append(item)
+        return found
+
+    return ctx.memo("ecto.iterations", build)
+
+
+def _enum_call(ctx: FileContext, call: Node) -> Iteration | None:
+    resolved = resolve(ctx, call)
+    if resolved is None or resolved[0] not in ITERATION_MODULES or resolved[1] not in ITERATORS:
+        return None
+    args = syntax.effective_args(call)
+    if not args:
+        return None
+    bodies = tuple(a for a in args[1:] if a.type in {"anonymous_function", "unary_operator"})
+    if not bodies:
+        return None
+    return Iteration(call, f"{resolved[0]}.{resolved[1]}", args[0], bodies)
+
+
+def _comprehension(call: Node) -> Iteration | None:
+    generators = [
+        a
+        for a in syntax.call_args(call)
+        if a.type == "binary_operator" and syntax.operator(a) == "<-"
+    ]
+    if not generators:
+        return None
+    bodies = tuple(syntax.body_nodes(call))
+    if not bodies:
+        return None
+    # Several generators multiply; the comprehension is constant only if all are.
+    sources = [g.child_by_field_name("right") for g in generators]
+    varying = [s for s in sources if not is_constant_collection(s)]
+    return Iteration(call, "for", varying[0] if varying else sources[0], bodies)
+
+
+def is_constant_collection(node: Node | None) -> bool:
+    """A literal list/range/map, or a module attribute: a small, fixed number of elements."""
+    if node is None:
+        return False
+    if node.type in LITERAL_TYPES:
+        return True
+    if node.type == "unary_operator" and syntax.operator(node) == "@":
+        return True
+    if node.type == "binary_operator" and syntax.operator(node) in {"..", "..//"}:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        return all(n is not None and n.type == "integer" for n in (left, right))
+    return False
+
+
+def innermost_iteration(ctx: FileContext, node: Node) -> Iteration | None:
+    """The innermost iteration whose per-element body contains ``node``."""
+    best: Iteration | None = None
+    for item in iterations(ctx):
+        for body in item.bodies:
+            inside = body.start_byte <= node.start_byte and node.end_byte <= body.end_byte
+            if inside and (best is None or item.call.start_byte >= best.call.start_byte):
+                best = item
+    return best

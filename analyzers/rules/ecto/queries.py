@@ -1,0 +1,244 @@
+"""EC001 n-plus-one and EC004 unbounded-query: queries that run per element or without bound.
+
+EC001 flags a repo read (``Repo.get!``, ``Repo.preload`` of one element...)
+or a context ``get_*``/``list_*`` call inside the per-element body of an
+``Enum``/``Stream`` iteration or a ``for`` comprehension over a collection
+that is not a literal. Queries inside a transaction are still flagged (a
+transaction does not make N queries one). Scripts and tests (``.exs``) are not
+checked: their query counts do not reach users.
+
+EC004 (info) flags ``Repo.all`` in a web module (under ``*_web/`` or named
+``*Web.*``) over a query it can see whole (a schema, a ``from`` expression, a
+pipeline of ``Ecto.Query`` calls) that has neither ``limit`` nor a bound given
+by the caller (``where: p.id in ^ids``). A query built elsewhere is not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.context import FileContext
+from analyzers.model import Finding, RuleMeta, Severity
+from analyzers.registry import register
+from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
+from analyzers.rules.ecto.iteration import innermost_iteration
+
+N_PLUS_ONE = RuleMeta(
+    code="EC001",
+    slug="n-plus-one",
+    title="Query inside a loop runs once per element (N+1)",
+    severity=Severity.WARNING,
+    rationale=(
+        "A query inside Enum.map or a for comprehension makes one database round trip per "
+        "element: a page of 50 posts becomes 51 queries, and latency and pool checkouts grow "
+        "with the data. Under load this exhausts the connection pool long before the database "
+        "is busy."
+    ),
+    safe_pattern=(
+        "def list_posts_with_comments do\n"
+        "  Post\n"
+        "  |> Repo.all()\n"
+        "  |> Repo.preload(:comments)\n"
+        "end\n"
+        "\n"
+        "def authors_by_id(posts) do\n"
+        "  ids = Enum.map(posts, & &1.author_id)\n"
+        "  Repo.all(from u in User, where: u.id in ^ids) |> Map.new(&{&1.id, &1})\n"
+        "end\n"
+    ),
+)
+
+UNBOUNDED = RuleMeta(
+    code="EC004",
+    slug="unbounded-query",
+    title="Repo.all without a limit in a web module",
+    severity=Severity.INFO,
+    rationale=(
+        "A request that loads every row of a table is fast while the table is small and then "
+        "slows down, and grows the process heap, with every row added. Pages in controllers "
+        "and LiveViews should be paginated or limited."
+    ),
+    safe_pattern=(
+        "def index(conn, params) do\n"
+        '  page = String.to_integer(params["page"] || "1")\n'
+        "  posts = Repo.all(from p in Post, order_by: [desc: p.id], limit: 50,\n"
+        "    offset: ^((page - 1) * 50))\n"
+        "  render(conn, :index, posts: posts)\n"
+        "end\n"
+    ),
+)
+
+# First segments of modules that are never the application's data layer.
+NOT_APPLICATION = frozenset(
+    {
+        "Access", "Agent", "Application", "Atom", "Base", "Code", "Date", "DateTime", "Decimal",
+        "Enum", "Keyword", "List", "Map", "MapSet", "Process", "Registry", "Stream", "String",
+        "System", "Task", "Tuple", "URI", "Ecto", "Phoenix", "Plug", "Jason", "Logger", "Mix",
+        "ExUnit", "Req", "Tesla", "Finch", "Oban", "Cachex", "ConCache",
+    }
+)  # fmt: skip
+QUERY_BUILDERS = frozenset(
+    {
+        "from", "where", "order_by", "preload", "select", "join", "distinct", "group_by",
+        "having", "or_where", "select_merge", "exclude", "subquery",
+    }
+)  # fmt: skip
+
+
+@register(N_PLUS_ONE)
+def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
+    """EC001: repo reads and context lookups inside per-element iteration bodies."""
+    if ctx.path.endswith(".exs") or (b"Repo" not in ctx.source and b"get_" not in ctx.source):
+        return
+    for call, label in _per_element_queries(ctx):
+        iteration = innermost_iteration(ctx, call)
+        if iteration is None:
+            continue
+        collection = syntax.text(iteration.collection) if iteration.collection else "the list"
+        if len(collection) > 30 or "\n" in collection:
+            collection = "the collection"
+        yield ctx.finding(
+            N_PLUS_ONE,
+            call,
+            f"`{label}` inside `{iteration.label}` runs one query per element of "
+            f"`{collection}`; load them with one query (`where: x.id in ^ids`) or "
+            "`Repo.preload` the whole list",
+        )
+
+
+def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
+    for found in repo_calls(ctx):
+        if found.is_read:
+            yield found.node, syntax.call_name(found.node) or found.function
+    local_lookups = _local_lookups(ctx)
+    for call in ctx.nodes("call"):
+        name = syntax.call_name(call)
+        if name is None or not _is_lookup_name(name.rsplit(".", 1)[-1]):
+            continue
+        if "." not in name:
+            if name in local_lookups:
+                yield call, name
+            continue
+        resolved = resolve(ctx, call)
+        if resolved is not None and _is_context_module(ctx, call, resolved[0]):
+            yield call, name
+
+
+def _is_lookup_name(function: str) -> bool:
+    return function.startswith(("get_", "list_")) and len(function) > 5
+
+
+def _is_context_module(ctx: FileContext, call: Node, module: str) -> bool:
+    """An application module of the same project (``MyApp.Accounts`` from ``MyAppWeb.*``)."""
+    if module.startswith(":") or is_repo_module(ctx, module):
+        return False
+    first = module.split(".", 1)[0]
+    if first in NOT_APPLICATION:
+        return False
+    enclosing = syntax.enclosing_module(call)
+    own = syntax.module_name(enclosing) if enclosing is not None else None
+    if own is None:
+        return False
+    return _app_root(first) == _app_root(own.split(".", 1)[0])
+
+
+def _app_root(segment: str) -> str:
+    return segment[:-3] if segment.endswith("Web") and len(segment) > 3 else segment
+
+
+def _local_lookups(ctx: FileContext) -> frozenset[str]:
+    """Local ``get_*``/``list_*`` functions whose own body reads through a repo."""
+    reads = [c.node for c in repo_calls(ctx) if c.is_read]
+    names: set[str] = set()
+    for node in reads:
+        definition = syntax.enclosing_def(node)
+        named = syntax.def_name(definition) if definition is not None else None
+        if named is not None and _is_lookup_name(named[1]):
+            names.add(named[1])
+    return frozenset(names)
+
+
+def is_web_module(ctx: FileContext, node: Node) -> bool:
+    """Code in a controller/LiveView/component: under ``*_web/`` or in a ``*Web.*`` module."""
+    if "_web/" in ctx.path.replace("\\", "/"):
+        return True
+    enclosing = syntax.enclosing_module(node)
+    name = syntax.module_name(enclosing) if enclosing is not None else None
+    return name is not None and name.split(".", 1)[0].endswith("Web")
+
+
+@register(UNBOUNDED)
+def check_unbounded(ctx: FileContext) -> Iterable[Finding]:
+    """EC004: ``Repo.all`` over a visible query without ``limit`` in web modules."""
+    if ctx.path.endswith(".exs") or b"Repo" not in ctx.source or b"all" not in ctx.source:
+        return
+    for found in repo_calls(ctx):
+        if found.function != "all" or not is_web_module(ctx, found.node):
+            continue
+        args = syntax.positional_args(found.node)
+        if not args:
+            continue
+        query = _visible_query(args[0])
+        if query is None or _is_bounded(query):
+            continue
+        yield ctx.finding(
+            UNBOUNDED,
+            found.node,
+            f"`{syntax.call_name(found.node)}` loads every matching row of "
+            f"`{_query_label(query)}` on each request; add a `limit` or paginate",
+        )
+
+
+def _visible_query(node: Node) -> Node | None:
+    """The query expression if it is written here (following one variable binding)."""
+    if node.type == "identifier":
+        bound = syntax.bound_value(node)
+        return _visible_query(bound) if bound is not None else None
+    if node.type == "alias":
+        return node
+    if node.type == "call":
+        name = syntax.call_name(node)
+        if name is not None and name.rsplit(".", 1)[-1] in QUERY_BUILDERS:
+            piped = syntax.pipe_source(node)
+            return node if piped is None or _visible_query(piped) is not None else None
+        return None
+    if node.type == "binary_operator" and syntax.operator(node) == "|>":
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        if left is None or right is None or _visible_query(left) is None:
+            return None
+        return node if right.type == "call" and _visible_query(right) is not None else None
+    return None
+
+
+def _is_bounded(query: Node) -> bool:
+    # A pipe source is a sibling in the tree: look at the whole pipeline it belongs to.
+    top = query
+    while (
+        top.parent is not None
+        and top.parent.type == "binary_operator"
+        and (syntax.operator(top.parent) == "|>")
+    ):
+        top = top.parent
+    for node in syntax.walk(top):
+        if node.type == "call" and syntax.call_function(node) in {"limit", "first", "last"}:
+            return True
+        if node.type == "keyword" and syntax.keyword_name(node) == "limit":
+            return True
+        if node.type == "binary_operator" and syntax.operator(node) == "in":
+            right = node.child_by_field_name("right")
+            if right is not None and right.type == "unary_operator":
+                return True
+    return False
+
+
+def _query_label(query: Node) -> str:
+    for node in syntax.walk(query):
+        if node.type == "alias":
+            return syntax.text(node)
+        if node.type == "string":
+            return syntax.text(node)
+    return "the query"

@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from analyzers import suppressions
+from analyzers import heex, suppressions
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.model import Finding
@@ -78,12 +78,16 @@ def analyze(
     config = config or Config()
     facts = facts or ProjectFacts()
     lang = language or language_for(path) or ELIXIR
-    if lang != ELIXIR:
-        # HEEx rules arrive with the LiveView family; nothing reads templates yet.
-        return AnalysisResult()
-    if tree is None:
+    template: heex.Template | None = None
+    if lang == HEEX:
+        # A .heex file: rules registered for "heex" read it through analyzers.heex.
+        template = heex.template_of_heex(source)
+        tree = template.tree
+    elif tree is None:
         tree = parse_elixir(source)
     ctx = FileContext(source, path, lang, tree, config=config, facts=facts)
+    if template is not None:
+        heex.adopt(ctx, template)
     result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
     for rule in rules if rules is not None else all_rules():
         if lang not in rule.languages or not config.enabled(rule.code):
@@ -100,11 +104,22 @@ def analyze(
             replace(f, severity=config.severity_for(f.code, f.severity), path=path) for f in found
         )
     if result.findings and suppressions.may_have_directives(source):
-        spans = [(n.start_byte, n.end_byte) for n in comment_nodes(tree)]
+        spans = _comment_spans(ctx)
         silenced = suppressions.collect(source, spans, ctx.line_index)
         result.findings = [f for f in result.findings if not silenced.covers(f, ctx.line_index)]
     result.findings = _dedupe_sorted(result.findings)
     return result
+
+
+def _comment_spans(ctx: FileContext) -> list[tuple[int, int]]:
+    """Comment spans where directives may be: Elixir comments, and HEEx comments in templates."""
+    if ctx.language == HEEX:
+        return suppressions.comment_spans_heex(ctx.source)
+    spans = [(n.start_byte, n.end_byte) for n in comment_nodes(ctx.tree)]
+    if b"~H" in ctx.source and (b"<%!--" in ctx.source or b"<!--" in ctx.source):
+        for template in heex.templates(ctx):
+            spans.extend(template.comments)
+    return sorted(spans)
 
 
 @functools.cache

@@ -77,6 +77,7 @@ _VALUE_TYPES = {
 }
 
 _local = threading.local()
+_MEMO_KEY = "heex.templates"
 
 
 def _parser(kind: Literal["heex", "elixir"]) -> Parser:
@@ -186,6 +187,7 @@ class Attribute:
     value_end: int
     node: Node
     expression: Expression | None = None
+    quote: str = '"'
 
     @property
     def is_special(self) -> bool:
@@ -212,6 +214,7 @@ class Element:
     open_node: Node
     self_closing: bool
     parent: Element | None = None
+    quote: str = '"'
     attributes: list[Attribute] = field(default_factory=list)
     children: list[Element] = field(default_factory=list)
     dynamic: list[Expression] = field(default_factory=list)
@@ -374,10 +377,15 @@ def _template_of_sigil(source: bytes, sigil: Node) -> Template | None:
 def templates(ctx: FileContext) -> list[Template]:
     """The templates of the file under analysis (memoised on the context)."""
     if ctx.language == "heex":
-        return ctx.memo("heex.templates", lambda: [template_of_heex(ctx.source)])
+        return ctx.memo(_MEMO_KEY, lambda: [template_of_heex(ctx.source)])
     if b"~H" not in ctx.source:
         return []
-    return ctx.memo("heex.templates", lambda: _sigil_templates(ctx))
+    return ctx.memo(_MEMO_KEY, lambda: _sigil_templates(ctx))
+
+
+def adopt(ctx: FileContext, template: Template) -> None:
+    """Make ``template`` (already parsed from ``ctx.source``) the context's ``.heex`` template."""
+    ctx.memo(_MEMO_KEY, lambda: [template])
 
 
 def _sigil_templates(ctx: FileContext) -> list[Template]:
@@ -386,7 +394,7 @@ def _sigil_templates(ctx: FileContext) -> list[Template]:
 
 
 def _build(source: bytes, start: int, end: int, tree: Tree, sigil: Node | None) -> Template:
-    builder = _Builder(source)
+    builder = _Builder(source, _quote_for(sigil))
     builder.visit(tree.root_node, None)
     return Template(
         source=source,
@@ -400,9 +408,18 @@ def _build(source: bytes, start: int, end: int, tree: Tree, sigil: Node | None) 
     )
 
 
+def _quote_for(sigil: Node | None) -> str:
+    """The quote new attribute values use: never the delimiter of a one-line sigil."""
+    if sigil is None:
+        return '"'
+    opening = sigil.children[2] if sigil.child_count > 2 else None
+    return "'" if opening is not None and opening.type == '"' else '"'
+
+
 class _Builder:
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, quote: str) -> None:
         self.source = source
+        self.quote = quote
         self.elements: list[Element] = []
         self.expressions: list[Expression] = []
         self.comments: list[tuple[int, int]] = []
@@ -451,6 +468,7 @@ class _Builder:
             open_node=opening,
             self_closing=opening.type.startswith("self_closing"),
             parent=parent,
+            quote=self.quote,
         )
         if parent is not None:
             parent.children.append(element)
@@ -484,6 +502,7 @@ class _Builder:
             value_start=value_node.start_byte if value_node is not None else node.end_byte,
             value_end=value_node.end_byte if value_node is not None else node.end_byte,
             node=node,
+            quote=self.quote,
         )
         if value_node is not None and value_node.type == "expression":
             value = _value_node(value_node)
@@ -510,20 +529,22 @@ def _element_kind(text: str) -> ElementKind:
     return kinds[text]
 
 
-def _render_value(value: str, expression: bool) -> str:
+def _render_value(value: str, expression: bool, quote: str) -> str:
     if expression:
         return "{" + value + "}"
-    if '"' in value:
-        return "'" + value + "'"
-    return '"' + value + '"'
+    if quote in value:
+        quote = "'" if quote == '"' else '"'
+    return quote + value + quote
 
 
 def replace_attribute_value(attribute: Attribute, value: str, *, expression: bool = False) -> Edit:
     """Replace ``attribute``'s value with the literal ``value`` (or ``{value}`` if ``expression``).
 
-    A bare attribute (``disabled``) gains ``=value``.
+    A bare attribute (``disabled``) gains ``=value``. Literal values are
+    quoted with ``"`` -- or ``'`` inside a one-line ``~H"..."`` sigil, whose
+    delimiter a ``"`` would end.
     """
-    rendered = _render_value(value, expression)
+    rendered = _render_value(value, expression, attribute.quote)
     if attribute.value_start == attribute.value_end:
         return Edit(attribute.end, attribute.end, "=" + rendered)
     return Edit(attribute.value_start, attribute.value_end, rendered)
@@ -536,12 +557,12 @@ def set_attribute(
 
     A new attribute goes after the last attribute of the start tag; when that
     attribute starts its own line (one attribute per line), on a new line
-    with the same indentation.
+    with the same indentation. Quoting as in :func:`replace_attribute_value`.
     """
     existing = element.attribute(name)
     if existing is not None:
         return replace_attribute_value(existing, value, expression=expression)
-    pair = f"{name}={_render_value(value, expression)}"
+    pair = f"{name}={_render_value(value, expression, element.quote)}"
     opening = element.open_node
     written = [
         c for c in opening.children if c.type in ("attribute", "special_attribute", "expression")

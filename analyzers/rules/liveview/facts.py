@@ -33,9 +33,10 @@ from typing import Literal
 from tree_sitter import Node, Tree
 
 from analyzers import heex, syntax
-from analyzers.aliases import aliases_by_module
+from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.facts import FactCollector, register_collector
 from analyzers.parsing import parse_elixir
+from analyzers.rules.liveview import event_writes
 
 LIVEVIEW_FACTS = "liveview"
 
@@ -97,6 +98,13 @@ class Handler:
     path: str
     start: int
     end: int
+    creates: str | None = None
+    guarded: bool = False
+
+    @property
+    def unguarded_create(self) -> str | None:
+        """The create call (``Blog.create_post``) when nothing guards against a repeat."""
+        return None if self.guarded else self.creates
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,11 @@ class ModuleFacts:
     has_render: bool = False
     handlers: tuple[Handler, ...] = ()
     sigil_events: tuple[EventUse, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()
+
+    def module_aliases(self) -> ModuleAliases:
+        """The aliases in effect in the module (for resolving calls in its ``.heex`` templates)."""
+        return ModuleAliases(self.name, dict(self.aliases))
 
     @property
     def is_live(self) -> bool:
@@ -249,20 +262,22 @@ def collect(path: str, source: bytes, tree: Tree | None) -> FileFacts:
     modules = [
         module
         for defmodule, aliases in aliases_by_module(tree.root_node)
-        if (module := read_module(path, defmodule, aliases.module, templates)) is not None
+        if (module := read_module(path, defmodule, aliases, templates)) is not None
     ]
     return FileFacts(modules=tuple(modules))
 
 
 def read_module(
-    path: str, defmodule: Node, name: str, templates: list[heex.Template]
+    path: str, defmodule: Node, aliases: ModuleAliases, templates: list[heex.Template]
 ) -> ModuleFacts | None:
     """Facts of one ``defmodule`` (None when it is neither LiveView-ish nor handles events)."""
     kind: ModuleKind = "other"
     patterns: list[str] = []
     has_render = False
     handlers: list[Handler] = []
-    for statement in syntax.body_nodes(defmodule):
+    body = syntax.body_nodes(defmodule)
+    functions = event_writes.module_functions(body)
+    for statement in body:
         if statement.type != "call":
             continue
         called = syntax.call_name(statement)
@@ -279,7 +294,17 @@ def read_module(
             elif found[1] == "handle_event" and found[0] == "def":
                 event = _handled_event(statement)
                 if event is not None:
-                    handlers.append(Handler(event, path, statement.start_byte, statement.end_byte))
+                    found_writes = event_writes.check_clause(statement, functions, aliases)
+                    handlers.append(
+                        Handler(
+                            event,
+                            path,
+                            statement.start_byte,
+                            statement.end_byte,
+                            found_writes.creates,
+                            found_writes.guarded,
+                        )
+                    )
     if kind == "other" and not handlers and not patterns:
         return None
     events: list[EventUse] = []
@@ -289,7 +314,7 @@ def read_module(
         if inside and sigil is not None and _innermost_module(sigil) == defmodule.id:
             events.extend(events_in(template))
     return ModuleFacts(
-        name=name,
+        name=aliases.module,
         path=path,
         kind=kind,
         start=defmodule.start_byte,
@@ -298,6 +323,7 @@ def read_module(
         has_render=has_render,
         handlers=tuple(handlers),
         sigil_events=tuple(events),
+        aliases=tuple(sorted(aliases.names.items())),
     )
 
 

@@ -67,6 +67,8 @@ class Finding:
     severity: Severity
     fixes: tuple[Fix, ...] = ()
     path: str = ""
+    # Longer hover-only text for this occurrence (e.g. the user's code rewritten safely).
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

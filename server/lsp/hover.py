@@ -37,10 +37,11 @@ def hover(server: PhxguardServer, params: types.HoverParams) -> types.Hover | No
         if rule is None:
             parts.append(f"{finding.code}: {finding.message}")
         elif markdown:
-            parts.append(hover_markdown(rule.meta, finding.message))
+            parts.append(hover_markdown(rule.meta, finding.message, finding.note or None))
         else:
             message = "" if finding.message == rule.meta.title else finding.message + "\n\n"
-            parts.append(message + explain_text(rule.meta))
+            note = finding.note + "\n\n" if finding.note else ""
+            parts.append(message + note + explain_text(rule.meta))
     separator = "\n\n---\n\n" if markdown else "\n\n"
     start = min(f.start for f in hits)
     end = max(f.end for f in hits)

@@ -1,0 +1,149 @@
+"""Classifying calls LiveView rules care about: blocking work, PubSub subscriptions, list loads.
+
+Calls are compared by their full module name (aliases resolved), so a
+project module called ``Req`` that is not the HTTP client only matches when
+it is written as the client is.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.aliases import ModuleAliases
+
+HTTP_CLIENTS = frozenset({"HTTPoison", "Req", "Tesla", "Finch", ":httpc", ":hackney"})
+HTTP_VERBS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "run", "stream"}
+)
+BLOCKING = {
+    ("Process", "sleep"): "`Process.sleep`",
+    (":timer", "sleep"): "`:timer.sleep`",
+    ("Task", "await"): "`Task.await`",
+    ("Task", "await_many"): "`Task.await_many`",
+    ("System", "cmd"): "`System.cmd`",
+}
+# Words in a list function's name or options that say the result is bounded.
+BOUNDED_NAME_WORDS = ("recent", "latest", "top_", "first", "page", "paginat", "limit")
+BOUNDING_OPTIONS = frozenset(
+    {"limit", "page", "per_page", "page_size", "first", "last", "offset", "cursor"}
+)
+PAGINATION_MODULES = ("Flop", "Scrivener", "Paginator", "Quarto")
+
+
+def blocking_call(call: Node, aliases: ModuleAliases) -> str | None:
+    """A description (``HTTP request `Req.get!```) when ``call`` blocks the calling process."""
+    target = aliases.call_target(call)
+    if target is None:
+        return None
+    module, function = target
+    written = syntax.call_name(call) or f"{module}.{function}"
+    if module in HTTP_CLIENTS and function.rstrip("!") in HTTP_VERBS:
+        return f"HTTP request `{written}`"
+    if (module, function) in BLOCKING:
+        return BLOCKING[(module, function)]
+    if module == "GenServer" and function == "call":
+        args = syntax.positional_args(call)
+        if len(args) >= 3 and syntax.atom_value(args[2]) == "infinity":
+            return "`GenServer.call` with an `:infinity` timeout"
+    return None
+
+
+def subscription(call: Node, aliases: ModuleAliases) -> str | None:
+    """``Phoenix.PubSub.subscribe``, ``MyAppWeb.Endpoint.subscribe`` or a context's ``subscribe``."""
+    target = aliases.call_target(call)
+    if target is None:
+        return None
+    module, function = target
+    if function != "subscribe" or module.startswith(":"):
+        return None
+    return syntax.call_name(call)
+
+
+def is_repo(module: str) -> bool:
+    """Whether a module name looks like an Ecto repo (``MyApp.Repo``, ``Repo``, ``ReadRepo``)."""
+    return module.rsplit(".", 1)[-1].endswith("Repo")
+
+
+def collection_load(node: Node, aliases: ModuleAliases, depth: int = 0) -> Node | None:
+    """The call that loads a whole collection from the database, if ``node`` is one.
+
+    ``Repo.all(q)``, ``Blog.list_posts()``, ``Post.all()``, ``Repo.preload(posts, ...)``
+    of such a list, ``Enum.to_list(Repo.stream(q))``, an order-keeping ``Enum``
+    function applied to one, or a variable bound to one earlier in the function.
+    Bounded loads (``limit``, pagination, integer arguments) are not collections
+    in this sense: their size does not grow with the table.
+    """
+    if depth > 4:
+        return None
+    if node.type == "identifier":
+        bound = syntax.bound_value(node)
+        return collection_load(bound, aliases, depth + 1) if bound is not None else None
+    if node.type == "binary_operator" and syntax.operator(node) == "|>":
+        right = node.child_by_field_name("right")
+        return collection_load(right, aliases, depth + 1) if right is not None else None
+    if node.type != "call":
+        return None
+    if _bounded(node, aliases, depth):
+        return None
+    target = aliases.call_target(node)
+    if target is None:
+        return None
+    module, function = target
+    args = syntax.effective_args(node)
+    if is_repo(module) and function in ("all", "all!"):
+        return node
+    if is_repo(module) and function == "preload":
+        return collection_load(args[0], aliases, depth + 1) if args else None
+    if function == "all" and module[:1].isupper() and not is_repo(module):
+        return node
+    if function.startswith("list_") and module[:1].isupper() and _unbounded_name(function):
+        return node
+    if module == "Enum" and function == "to_list" and args:
+        source = args[0]
+        inner = aliases.call_target(source) if source.type == "call" else None
+        if inner is not None and is_repo(inner[0]) and inner[1] == "stream":
+            return node
+        return None
+    if module == "Enum" and function in ("map", "filter", "reject", "sort", "sort_by", "uniq"):
+        return collection_load(args[0], aliases, depth + 1) if args else None
+    return None
+
+
+def _unbounded_name(function: str) -> bool:
+    return not any(word in function for word in BOUNDED_NAME_WORDS)
+
+
+def _bounded(call: Node, aliases: ModuleAliases, depth: int) -> bool:
+    """Whether a load is limited or paginated: by its options, arguments or query."""
+    for arg in syntax.effective_args(call):
+        if arg.type == "integer":
+            return True
+        if _mentions_bound(arg, aliases, depth):
+            return True
+    return False
+
+
+def _mentions_bound(node: Node, aliases: ModuleAliases, depth: int) -> bool:
+    for inner in syntax.walk(node):
+        if inner.type == "keyword" and syntax.keyword_name(inner) in BOUNDING_OPTIONS:
+            return True
+        if inner.type in ("atom", "string") and (
+            (syntax.atom_value(inner) or syntax.string_value(inner) or "") in BOUNDING_OPTIONS
+        ):
+            return True
+        if inner.type == "call":
+            name = syntax.call_name(inner) or ""
+            function = name.rsplit(".", 1)[-1]
+            if function in ("limit", "paginate") or name.startswith(PAGINATION_MODULES):
+                return True
+        if (
+            inner.type == "identifier"
+            and depth < 4
+            and inner.parent is not None
+            and inner.parent.type in ("arguments", "binary_operator")
+        ):
+            bound = syntax.bound_value(inner)
+            if bound is not None and _mentions_bound(bound, aliases, depth + 1):
+                return True
+    return False

@@ -1,0 +1,146 @@
+"""LV rules about what a LiveView keeps in memory: LV001 and LV006.
+
+* LV001 large-collection-assign: ``assign``/``assign_new`` of a whole
+  collection loaded from the database (``Repo.all``, ``Blog.list_posts()``...,
+  not limited or paginated).
+* LV006 growing-list-update: a list assign that grows by one item per event
+  or message (``update(socket, :items, &[item | &1])``, ``items ++ [item]``)
+  with nothing trimming it.
+
+Both offer the same fix, "Convert @items to a stream" (see
+:mod:`analyzers.rules.liveview.streams`). Assigns listed in
+``temporary_assigns`` are already dropped after each render and not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from analyzers import heex, syntax
+from analyzers.context import FileContext
+from analyzers.model import Finding, RuleMeta, Severity
+from analyzers.registry import register
+from analyzers.rules.liveview.calls import collection_load
+from analyzers.rules.liveview.module_rules import LiveModule, live_modules
+from analyzers.rules.liveview.streams import module_templates, stream_plan
+from analyzers.rules.liveview.writes import assign_writes, bounded_elsewhere
+
+STREAM_SAMPLE = """\
+def mount(_params, _session, socket) do
+  {:ok, stream(socket, :posts, Blog.list_posts())}
+end
+
+def handle_info({:post_created, post}, socket) do
+  {:noreply, stream_insert(socket, :posts, post, at: 0)}
+end
+
+# In the template:
+#   <ul id="posts" phx-update="stream">
+#     <li :for={{dom_id, post} <- @streams.posts} id={dom_id}>{post.title}</li>
+#   </ul>"""
+
+LARGE_COLLECTION_ASSIGN = RuleMeta(
+    code="LV001",
+    slug="large-collection-assign",
+    title="Whole database collection kept in a LiveView assign",
+    severity=Severity.WARNING,
+    rationale=(
+        "Every assign lives in the LiveView process for the whole session, so a list loaded "
+        "from a growing table is held in memory once per connected user, and grows with the "
+        "table: a few thousand users times a few thousand rows exhausts the node. A stream "
+        "sends the items to the browser once and keeps nothing on the server."
+    ),
+    safe_pattern=STREAM_SAMPLE,
+    fix_title="Convert the assign to a stream",
+    related=("LV006",),
+)
+
+GROWING_LIST_UPDATE = RuleMeta(
+    code="LV006",
+    slug="growing-list-update",
+    title="List assign grows with every event or message",
+    severity=Severity.WARNING,
+    rationale=(
+        "Prepending or appending to a list assign on each message keeps every item ever "
+        "received in the LiveView process, so a long-lived tab (a feed, a chat, a log view) "
+        "grows without bound and each change re-diffs the whole list. `stream_insert` sends "
+        "the new item to the browser and keeps nothing on the server."
+    ),
+    safe_pattern=STREAM_SAMPLE,
+    fix_title="Convert the list to a stream and insert with stream_insert",
+    related=("LV001",),
+)
+
+
+@register(LARGE_COLLECTION_ASSIGN)
+def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
+    """LV001: assigns of unbounded database collections."""
+    for module in live_modules(ctx):
+        temporary = _temporary_assigns(module)
+        for write in assign_writes(module):
+            if write.kind == "update" or write.value is None or write.key in temporary:
+                continue
+            load = collection_load(write.value, module.aliases)
+            if load is None or _only_options(ctx, module, write.key):
+                continue
+            plan = stream_plan(ctx, module, write.key)
+            finding = ctx.finding(
+                LARGE_COLLECTION_ASSIGN,
+                write.value,
+                f"`@{write.key}` holds every row `{syntax.call_name(load)}` returns, in every "
+                "connected LiveView for the whole session; use a stream",
+                fixes=[plan.fix] if plan.fix is not None else [],
+            )
+            yield replace(finding, note=plan.reason)
+
+
+@register(GROWING_LIST_UPDATE)
+def check_growing_list(ctx: FileContext) -> Iterator[Finding]:
+    """LV006: a list assign that grows by one item per event or message, never trimmed."""
+    for module in live_modules(ctx):
+        temporary = _temporary_assigns(module)
+        for write in assign_writes(module):
+            if write.growth is None or write.key in temporary:
+                continue
+            if write.function in ("mount", "render") or bounded_elsewhere(write):
+                continue
+            plan = stream_plan(ctx, module, write.key)
+            where = "prepends" if write.growth.prepend else "appends"
+            finding = ctx.finding(
+                GROWING_LIST_UPDATE,
+                write.call,
+                f"`{write.function}` {where} to `@{write.key}` and nothing trims it: the list "
+                "grows for as long as the page is open; use `stream_insert`",
+                fixes=[plan.fix] if plan.fix is not None else [],
+            )
+            yield replace(finding, note=plan.reason)
+
+
+def _temporary_assigns(module: LiveModule) -> set[str]:
+    """Keys named in ``temporary_assigns: [...]`` of the module's mount results."""
+    found: set[str] = set()
+    for definition in module.functions("mount"):
+        for node in syntax.walk(definition):
+            if node.type == "pair" and syntax.text(node).startswith("temporary_assigns:"):
+                value = node.child_by_field_name("value")
+                found.update(name for name, _p, _v in syntax.keyword_pairs(value))
+                if value is not None and value.type == "list":
+                    found.update(a for a in map(syntax.atom_value, value.named_children) if a)
+    return found
+
+
+def _only_options(ctx: FileContext, module: LiveModule, key: str) -> bool:
+    """The templates use ``@key`` only as a select's ``options``: a short, fixed list."""
+    uses = 0
+    option_uses = 0
+    for _path, template in module_templates(ctx, module):
+        for element in template.elements:
+            for attr in element.attributes:
+                if attr.expression is None:
+                    continue
+                nodes = [n for top in attr.expression.nodes for n in syntax.walk(top)]
+                if any(heex.assign_name(n) == key for n in nodes):
+                    uses += 1
+                    option_uses += attr.name == "options"
+    return uses > 0 and uses == option_uses

@@ -1,0 +1,189 @@
+"""What the LiveView module rules share: which modules are LiveViews, their callbacks and guards.
+
+A module is a LiveView (or live component) when it says ``use ...Web, :live_view``
+/ ``:live_component`` or ``use Phoenix.LiveView`` / ``Phoenix.LiveComponent``.
+Everything here reads the tree once per file (memoised on the context).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.aliases import ModuleAliases, aliases_by_module
+from analyzers.context import FileContext
+
+LIVE_USE_ATOMS = frozenset({"live_view", "live_component"})
+LIVE_USE_MODULES = frozenset({"Phoenix.LiveView", "Phoenix.LiveComponent"})
+MARKERS = (b"live_view", b"LiveView", b"live_component", b"LiveComponent")
+
+# Functions whose anonymous-function argument runs in another process.
+ASYNC_RUNNERS = frozenset(
+    {
+        "start_async",
+        "assign_async",
+        "async",
+        "async_nolink",
+        "async_stream",
+        "async_stream_nolink",
+        "start",
+        "start_child",
+        "start_link",
+        "spawn",
+        "spawn_link",
+        "spawn_monitor",
+    }
+)
+CONDITIONALS = frozenset({"if", "unless", "case", "with", "cond"})
+BOOLEAN_OPERATORS = frozenset({"&&", "and", "||", "or"})
+
+
+@dataclass
+class LiveModule:
+    """One LiveView or live component module: its node, aliases and function definitions."""
+
+    node: Node
+    aliases: ModuleAliases
+    defs: list[Node]
+    # Per-module derived models (e.g. its assign writes), computed once.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def functions(self, name: str, arity: int | None = None) -> list[Node]:
+        """The clauses of ``name`` (of ``arity`` if given), in source order."""
+        return [
+            d
+            for d in self.defs
+            if (syntax.def_name(d) or ("", ""))[1] == name
+            and (arity is None or syntax.def_arity(d) == arity)
+        ]
+
+    def calls(self, function: Node) -> list[Node]:
+        """Every call inside one function definition's body, in source order."""
+        return [n for n in syntax.walk(function) if n.type == "call" and n != function]
+
+
+def might_be_liveview(ctx: FileContext) -> bool:
+    """Cheap byte test: can this file contain a LiveView module at all?"""
+    return ctx.language == "elixir" and any(m in ctx.source for m in MARKERS)
+
+
+def live_modules(ctx: FileContext) -> list[LiveModule]:
+    """Every LiveView / live component module of the file (memoised)."""
+    return ctx.memo("liveview.modules", lambda: _live_modules(ctx))
+
+
+def _live_modules(ctx: FileContext) -> list[LiveModule]:
+    if not might_be_liveview(ctx):
+        return []
+    found: list[LiveModule] = []
+    for module, aliases in aliases_by_module(ctx.root):
+        statements = syntax.block_statements(syntax.do_block(module))
+        if not any(_is_live_use(s, aliases) for s in statements):
+            continue
+        defs = [s for s in statements if syntax.def_name(s) is not None]
+        found.append(LiveModule(module, aliases, defs))
+    return found
+
+
+def _is_live_use(statement: Node, aliases: ModuleAliases) -> bool:
+    if statement.type != "call" or syntax.call_name(statement) != "use":
+        return False
+    args = syntax.call_args(statement)
+    if not args:
+        return False
+    if args[0].type == "alias" and aliases.expand(syntax.text(args[0])) in LIVE_USE_MODULES:
+        return True
+    return any(syntax.atom_value(a) in LIVE_USE_ATOMS for a in args[1:])
+
+
+def def_head(definition: Node) -> Node | None:
+    """The call head of a ``def`` (``mount(params, session, socket)``), guards removed."""
+    args = syntax.call_args(definition)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and syntax.operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    return head if head.type == "call" else None
+
+
+def def_params(definition: Node) -> list[Node]:
+    """The parameter patterns of a ``def``."""
+    head = def_head(definition)
+    return syntax.call_args(head) if head is not None else []
+
+
+def bound_name(pattern: Node) -> str | None:
+    """The variable a parameter binds as a whole: ``socket`` or ``%{} = socket``."""
+    if pattern.type == "identifier":
+        name = syntax.text(pattern)
+        return None if name.startswith("_") else name
+    if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
+        for side in ("right", "left"):
+            child = pattern.child_by_field_name(side)
+            if child is not None and child.type == "identifier":
+                return bound_name(child)
+    return None
+
+
+def socket_name(definition: Node) -> str | None:
+    """The socket variable of a LiveView callback (its last parameter)."""
+    params = def_params(definition)
+    return bound_name(params[-1]) if params else None
+
+
+def mentions_connected(node: Node | None) -> bool:
+    """Whether an expression calls ``connected?`` (``Phoenix.LiveView.connected?`` too)."""
+    return node is not None and b"connected?" in (node.text or b"")
+
+
+def under_connected_guard(node: Node, stop: Node) -> bool:
+    """Whether ``node`` only runs on one side of a ``connected?`` test inside ``stop``.
+
+    Covers ``if``/``unless``/``case``/``with``/``cond`` on ``connected?``,
+    ``connected?(socket) && ...`` and their negations (either branch counts:
+    the point is that the code knows about the two mounts).
+    """
+    child = node
+    for parent in syntax.ancestors(node):
+        if parent == stop:
+            return False
+        if parent.type == "call" and syntax.call_name(parent) in CONDITIONALS:
+            args = syntax.call_args(parent)
+            if args and args[0] != child and mentions_connected(args[0]):
+                return True
+        elif parent.type == "stab_clause" or (
+            parent.type == "binary_operator" and syntax.operator(parent) in BOOLEAN_OPERATORS
+        ):
+            left = parent.child_by_field_name("left")
+            if left is not None and left != child and mentions_connected(left):
+                return True
+        child = parent
+    return False
+
+
+def inside_async(node: Node, stop: Node) -> bool:
+    """Whether ``node`` sits in a function handed to ``start_async``/``Task.async``/``spawn``..."""
+    for parent in syntax.ancestors(node):
+        if parent == stop:
+            return False
+        if parent.type in {"anonymous_function", "unary_operator"}:
+            if parent.type == "unary_operator" and syntax.operator(parent) != "&":
+                continue
+            holder = parent.parent
+            if holder is not None and holder.type == "arguments":
+                call = holder.parent
+                if call is not None and syntax.call_function(call) in ASYNC_RUNNERS:
+                    return True
+    return False
+
+
+def uses_async(definition: Node) -> bool:
+    """Whether a function already hands work to ``start_async``/``assign_async``."""
+    return any(
+        n.type == "call" and syntax.call_function(n) in {"start_async", "assign_async"}
+        for n in syntax.walk(definition)
+    )

@@ -1,0 +1,285 @@
+"""The "Convert @items to a stream" fix (LV001, LV006): one fix across module and template.
+
+In the module, every write of the assign becomes a stream operation:
+``assign(socket, :items, x)`` (also keyword, ``assign_new`` and piped forms)
+becomes ``stream(socket, :items, x)`` (with ``reset: true`` outside
+``mount``, where it replaces a list that may already be shown), and a growing
+``update`` becomes ``stream_insert``. In the template (a ``~H`` sigil of the
+module or its colocated ``.heex`` file) the one ``:for`` over ``@items``
+becomes ``:for={{dom_id, item} <- @streams.items}`` with ``id={dom_id}`` on
+the looped element and ``phx-update="stream"`` plus an ``id`` on its parent.
+
+A stream cannot be read back, counted or looped twice: when the module or
+template uses the assign any other way, there is no fix and
+:attr:`StreamPlan.reason` says why (the hover shows it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tree_sitter import Node
+
+from analyzers import heex, syntax
+from analyzers.context import FileContext
+from analyzers.fixes import add_keyword_option
+from analyzers.model import Edit, Fix
+from analyzers.rules.liveview.facts import LIVEVIEW_FACTS, LiveViewFacts
+from analyzers.rules.liveview.module_rules import LiveModule
+from analyzers.rules.liveview.writes import AssignWrite, Growth, assign_writes
+
+MAX_TEMPLATE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """The conversion of one assign: a fix, or the reason there is none."""
+
+    fix: Fix | None
+    reason: str = ""
+
+
+def stream_plan(ctx: FileContext, module: LiveModule, key: str) -> StreamPlan:
+    """Plan (memoised per module and assign) the conversion of ``@key`` to a stream."""
+    memo_key = f"liveview.stream.{module.node.start_byte}.{key}"
+    return ctx.memo(memo_key, lambda: _plan(ctx, module, key))
+
+
+def _plan(ctx: FileContext, module: LiveModule, key: str) -> StreamPlan:
+    module_edits, reason = _module_edits(ctx, module, key)
+    if reason:
+        return StreamPlan(None, reason)
+    templates = module_templates(ctx, module)
+    if not templates:
+        return StreamPlan(None, "no automatic fix: the module's template was not found")
+    uses = [(path, template, use) for path, template in templates for use in _uses(template, key)]
+    loops = [
+        (path, template, loop)
+        for path, template in templates
+        for loop in template.loops_over(key)
+        if loop.assign == key
+    ]
+    if len(loops) != 1:
+        found = "loops over it more than once" if loops else "has no `:for` loop over it"
+        return StreamPlan(None, f"no automatic fix: the template {found}")
+    path, template, loop = loops[0]
+    others = [u for u in uses if not (u[1] is template and _within_loop_head(u[2], loop))]
+    if others:
+        _, other_template, (start, end) = others[0]
+        snippet = _snippet(other_template.source, start, end)
+        return StreamPlan(
+            None,
+            f"no automatic fix: the template also reads `@{key}` in `{snippet}`, "
+            "which a stream cannot serve (streams are write-only: no length, Enum or "
+            "comparison)",
+        )
+    template_edits, reason = _loop_edits(template, loop, key)
+    if reason:
+        return StreamPlan(None, reason)
+    edits = [*module_edits, *(Edit(e.start, e.end, e.new_text, path) for e in template_edits)]
+    return StreamPlan(Fix(f"Convert @{key} to a stream", tuple(edits)))
+
+
+def _module_edits(ctx: FileContext, module: LiveModule, key: str) -> tuple[list[Edit], str]:
+    writes = [w for w in assign_writes(module) if w.key == key]
+    if not any(w.kind in ("assign", "assign_new") for w in writes):
+        return [], "no automatic fix: the list is never assigned in this module"
+    if _reads_in_code(module, key):
+        return [], f"no automatic fix: the module reads `@{key}` back, which a stream cannot serve"
+    edits: list[Edit] = []
+    for write in writes:
+        edit = _convert(ctx, write)
+        if edit is None:
+            return [], (
+                f"no automatic fix: `{_snippet(ctx.source, write.call.start_byte, write.call.end_byte)}`"
+                " has no stream equivalent"
+            )
+        edits.extend(edit)
+    return edits, ""
+
+
+def _reads_in_code(module: LiveModule, key: str) -> bool:
+    """``socket.assigns.key`` / ``assigns[:key]`` outside the writes being converted."""
+    for node in syntax.walk(module.node):
+        if (
+            node.type == "call"
+            and heex.assign_name(node) == key
+            and not _inside_growth(node, module, key)
+        ):
+            return True
+        if node.type == "access_call" and syntax.text(node).endswith(f"assigns[:{key}]"):
+            return True
+    return False
+
+
+def _inside_growth(node: Node, module: LiveModule, key: str) -> bool:
+    for write in assign_writes(module):
+        if write.key == key and write.growth is not None and write.value is not None:
+            value = write.value
+            if value.start_byte <= node.start_byte and node.end_byte <= value.end_byte:
+                return True
+    return False
+
+
+def _convert(ctx: FileContext, write: AssignWrite) -> list[Edit] | None:
+    call = write.call
+    piped = syntax.pipe_source(call) is not None
+    socket = "" if piped else syntax.text(syntax.effective_args(call)[0]) + ", "
+    if write.growth is not None:
+        return [_insert_edit(call, socket, write.key, write.growth)]
+    if write.kind == "update" or write.value is None:
+        return None
+    value = ctx.text(write.value.start_byte, write.value.end_byte)
+    reset = ", reset: true" if write.function != "mount" else ""
+    if write.kind == "assign" and write.style == "positional":
+        target = syntax.call_target(call)
+        if target is None or target.type != "identifier":
+            return None
+        edits = [Edit(target.start_byte, target.end_byte, "stream")]
+        if reset:
+            edits.append(add_keyword_option(ctx.source, call, "reset", "true"))
+        return edits
+    stream = f"stream({socket}:{write.key}, {value}{reset})"
+    if write.kind == "assign_new" or write.rest is None:
+        return [Edit(call.start_byte, call.end_byte, stream)]
+    # assign(socket, a: 1, items: x) keeps the other keys and streams the list.
+    if piped:
+        return [
+            Edit(
+                call.start_byte,
+                call.end_byte,
+                f"assign({write.rest}) |> stream(:{write.key}, {value}{reset})",
+            )
+        ]
+    return [
+        Edit(
+            call.start_byte,
+            call.end_byte,
+            f"stream(assign({socket}{write.rest}), :{write.key}, {value}{reset})",
+        )
+    ]
+
+
+def _insert_edit(call: Node, socket: str, key: str, growth: Growth) -> Edit:
+    at = ", at: 0" if growth.prepend else ""
+    return Edit(call.start_byte, call.end_byte, f"stream_insert({socket}:{key}, {growth.item}{at})")
+
+
+def module_templates(
+    ctx: FileContext, module: LiveModule
+) -> list[tuple[str | None, heex.Template]]:
+    """The module's templates: its ``~H`` sigils (path None), else its ``.heex`` files."""
+    return ctx.memo(f"liveview.templates.{module.node.start_byte}", lambda: _templates(ctx, module))
+
+
+def _templates(ctx: FileContext, module: LiveModule) -> list[tuple[str | None, heex.Template]]:
+    inside: list[tuple[str | None, heex.Template]] = [
+        (None, t)
+        for t in heex.templates(ctx)
+        if module.node.start_byte <= t.start and t.end <= module.node.end_byte
+    ]
+    if inside:
+        return inside
+    found: list[tuple[str | None, heex.Template]] = []
+    facts = ctx.facts.get(LIVEVIEW_FACTS)
+    if not isinstance(facts, LiveViewFacts):
+        return found
+    for path in facts.templates_of(module.aliases.module):
+        source = _read(path)
+        if source is not None:
+            found.append((path, heex.template_of_heex(source)))
+    return found
+
+
+def _read(path: str) -> bytes | None:
+    """A template's bytes as saved (the edits are computed against them)."""
+    try:
+        file = Path(path)
+        if file.stat().st_size > MAX_TEMPLATE_BYTES:
+            return None
+        return file.read_bytes()
+    except OSError:
+        return None
+
+
+def _uses(template: heex.Template, key: str) -> list[tuple[int, int]]:
+    """Every written read of ``@key``/``assigns.key`` in a template (comments skipped)."""
+    pattern = re.compile(
+        rb"(?<![\w@])@" + re.escape(key.encode()) + rb"(?![\w?!])"
+        rb"|\bassigns(?:\.|\[:)" + re.escape(key.encode()) + rb"(?![\w?!])"
+    )
+    found: list[tuple[int, int]] = []
+    for match in pattern.finditer(template.source, template.start, template.end):
+        start, end = match.span()
+        if any(c_start <= start < c_end for c_start, c_end in template.comments):
+            continue
+        found.append((start, end))
+    return found
+
+
+def _within_loop_head(use: tuple[int, int], loop: heex.Loop) -> bool:
+    return loop.collection.start_byte <= use[0] and use[1] <= loop.collection.end_byte
+
+
+def _loop_edits(template: heex.Template, loop: heex.Loop, key: str) -> tuple[list[Edit], str]:
+    element = loop.element
+    parent = element.parent
+    if element.kind != "tag":
+        return [], "no automatic fix: the loop is on a component, which may not accept an `id`"
+    if len(loop.expression.nodes) != 1 or b"dom_id" in template.source[element.start : element.end]:
+        return [], "no automatic fix: the `:for` has filters or already names `dom_id`"
+    if parent is None or parent.kind != "tag":
+        return [], 'no automatic fix: the loop has no parent tag to hold `phx-update="stream"`'
+    if not _only_child(template.source, parent, element):
+        return [], "no automatic fix: the loop's parent has other content besides the stream items"
+    update = parent.attribute("phx-update")
+    if update is not None and update.value != "stream":
+        return [], f'no automatic fix: the loop\'s parent already has `phx-update="{update.value}"`'
+    pattern = syntax.text(loop.pattern)
+    edits = [
+        Edit(
+            loop.expression.start,
+            loop.expression.end,
+            f"{{dom_id, {pattern}}} <- @streams.{key}",
+        ),
+        heex.set_attribute(template.source, element, "id", "dom_id", expression=True),
+    ]
+    if update is None:
+        edits.append(heex.set_attribute(template.source, parent, "phx-update", "stream"))
+    if parent.attribute("id") is None:
+        edits.append(heex.set_attribute(template.source, parent, "id", key))
+    return _merge(edits), ""
+
+
+def _merge(edits: list[Edit]) -> list[Edit]:
+    """Edits at the same insertion point become one (their order kept)."""
+    merged: list[Edit] = []
+    for edit in sorted(edits, key=lambda e: e.start):
+        last = merged[-1] if merged else None
+        if last is not None and last.start == last.end == edit.start == edit.end:
+            merged[-1] = Edit(last.start, last.end, last.new_text + edit.new_text, last.path)
+        else:
+            merged.append(edit)
+    return merged
+
+
+def _only_child(source: bytes, parent: heex.Element, element: heex.Element) -> bool:
+    close = next((c for c in parent.node.children if c.type.startswith("end_")), None)
+    if close is None:
+        return False
+    before = source[parent.open_end : element.start]
+    after = source[element.end : close.start_byte]
+    return not before.strip() and not after.strip()
+
+
+def _snippet(source: bytes, start: int, end: int) -> str:
+    """A short one-line excerpt around a use, for messages."""
+    line_start = syntax.line_start(source, start)
+    line_end = source.find(b"\n", end)
+    text = source[line_start : line_end if line_end != -1 else len(source)].decode(
+        "utf-8", "replace"
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."

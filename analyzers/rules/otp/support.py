@@ -250,6 +250,29 @@ def root_variable(node: Node) -> Node | None:
     return None
 
 
+def binding_of(variable: Node) -> Node | None:
+    """The value last matched into ``variable`` before its use in the same function.
+
+    Unlike :func:`syntax.bound_value`, patterns count too: ``{:ok, bin} = decode(x)``
+    and ``{:ok, bin} <- decode(x)`` bind ``bin`` from ``decode(x)``.
+    """
+    name = syntax.text(variable)
+    definition = syntax.enclosing_def(variable)
+    if definition is None:
+        return None
+    found: Node | None = None
+    for node in syntax.walk(definition):
+        if node.start_byte >= variable.start_byte:
+            break
+        if node.type == "binary_operator" and syntax.operator(node) in {"=", "<-"}:
+            left = node.child_by_field_name("left")
+            if left is not None and any(
+                n.type == "identifier" and syntax.text(n) == name for n in syntax.walk(left)
+            ):
+                found = node.child_by_field_name("right")
+    return found
+
+
 def from_outside(node: Node, *, depth: int = 0) -> bool:
     """The value comes from outside: params, a conn's input, an event payload or a message."""
     for part in syntax.walk(node):
@@ -263,7 +286,7 @@ def from_outside(node: Node, *, depth: int = 0) -> bool:
         if _is_callback_parameter(part):
             return True
         if depth < 2:
-            bound = syntax.bound_value(part)
+            bound = binding_of(part)
             if bound is not None and from_outside(bound, depth=depth + 1):
                 return True
     return False

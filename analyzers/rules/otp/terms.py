@@ -19,6 +19,7 @@ from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.otp.support import (
+    binding_of,
     from_outside,
     is_constant,
     is_script_or_test,
@@ -187,7 +188,7 @@ def _external(node: Node, depth: int) -> bool:
         if part.type == "call" and EXTERNAL_READS.search(syntax.call_name(part) or ""):
             return True
         if part.type == "identifier" and depth < 2:
-            bound = syntax.bound_value(part)
+            bound = binding_of(part)
             if bound is not None and _external(bound, depth + 1):
                 return True
     return False

@@ -20,6 +20,7 @@ from analyzers.registry import register
 from analyzers.rules.ecto.calls import repo_call
 from analyzers.rules.otp.support import (
     ModuleInfo,
+    binding_of,
     calls_in,
     def_params,
     module_of,
@@ -138,7 +139,7 @@ def _heavy(ctx: FileContext, node: Node, depth: int) -> str | None:
     if node.type == "call":
         return _heavy_call(ctx, node)
     if node.type == "identifier":
-        bound = syntax.bound_value(node)
+        bound = binding_of(node)
         if bound is None:
             return None
         reason = _heavy(ctx, bound, depth + 1)

@@ -154,34 +154,21 @@ class LiveViewFacts:
         return self.by_path.get(normalise(path, root), ())
 
     def templates_of(self, module: str) -> list[str]:
-        """The ``.heex`` files of ``module``: colocated, then ``embed_templates`` matches."""
+        """The known ``.heex`` files of ``module``: colocated, then ``embed_templates`` matches."""
         facts = self.modules.get(module)
         if facts is None:
             return []
-        folder = str(PurePosixPath(facts.path).parent)
-        found: list[str] = []
-        if facts.is_live and not facts.has_render:
-            colocated = f"{folder}/{_underscore(module.rsplit('.', 1)[-1])}.html.heex"
-            if colocated in self.templates:
-                found.append(colocated)
-        for pattern in facts.embed_patterns:
-            for path in sorted(self.templates):
-                rel = path[len(folder) + 1 :] if path.startswith(folder + "/") else None
-                if rel is not None and _embed_match(rel, pattern) and path not in found:
-                    found.append(path)
-        return found
+        return [path for path in sorted(self.templates) if claims(facts, path)]
 
     def module_of_template(self, path: str, root: str | None = None) -> ModuleFacts | None:
-        """The module a ``.heex`` file belongs to (None when no module claims it)."""
+        """The module a ``.heex`` file belongs to (None when no module claims it).
+
+        The file need not be indexed yet (a new template open in the editor).
+        """
         wanted = normalise(path, root)
-        folder = str(PurePosixPath(wanted).parent)
-        # Only modules in the template's folder or above it can own it.
-        for module_path, modules in self.by_path.items():
-            module_folder = str(PurePosixPath(module_path).parent)
-            if folder != module_folder and not folder.startswith(module_folder + "/"):
-                continue
+        for modules in self.by_path.values():
             for module in modules:
-                if wanted in self.templates_of(module.name):
+                if claims(module, wanted):
                     return module
         return None
 
@@ -195,6 +182,18 @@ class LiveViewFacts:
     def events_of_template(self, path: str, root: str | None = None) -> tuple[EventUse, ...]:
         """The events a ``.heex`` file sends."""
         return self.templates.get(normalise(path, root), ())
+
+
+def claims(module: ModuleFacts, template: str) -> bool:
+    """Whether ``module`` renders the ``.heex`` file at the absolute path ``template``."""
+    folder = str(PurePosixPath(module.path).parent)
+    if not template.startswith(folder + "/"):
+        return False
+    rel = template[len(folder) + 1 :]
+    colocated = f"{_underscore(module.name.rsplit('.', 1)[-1])}.html.heex"
+    if module.is_live and not module.has_render and rel == colocated:
+        return True
+    return any(_embed_match(rel, pattern) for pattern in module.embed_patterns)
 
 
 def normalise(path: str, root: str | None = None) -> str:

@@ -127,7 +127,7 @@ def check_atom_from_input(ctx: FileContext) -> Iterator[Finding]:
         if not from_outside(args[0]) or _membership_checked(call, args[0]):
             continue  # bounded values (atoms, config, internal names) are the common safe case
         message = (
-            f"`{name}({syntax.text(args[0])})` creates atoms from outside input: a client "
+            f"`{name}` on `{syntax.text(args[0])}` creates atoms from outside input: a client "
             "can exhaust the atom table and crash the VM"
         )
         yield ctx.finding(ATOM_FROM_INPUT, call, message, [_existing_atom_fix(call, target)])
@@ -173,7 +173,7 @@ def check_unsafe_binary_to_term(ctx: FileContext) -> Iterator[Finding]:
         if not _external(args[0], 0):
             continue  # internal terms (ETS, persistent caches the app wrote itself)
         message = (
-            f"`:erlang.binary_to_term({syntax.text(args[0])})` decodes data from outside "
+            f"`:erlang.binary_to_term` on `{syntax.text(args[0])}` decodes data from outside "
             "without `[:safe]`: a crafted binary can exhaust the atom table or smuggle in funs"
         )
         fix = Fix(UNSAFE_BINARY_TO_TERM.fix_title or "", (_add_safe(call),))

@@ -498,3 +498,14 @@ def test_ot006_ignores_io_in_handle_cast_and_in_spawned_tasks() -> None:
 def test_ot006_ignores_modules_that_are_not_genservers() -> None:
     body = GENSERVER.format(name="name: __MODULE__", io="Repo.get(Price, id)")
     assert only("OT006", module(body, "alias MyApp.Repo"), LIB) == []
+
+
+def test_safe_patterns_in_the_hover_are_not_flagged() -> None:
+    from analyzers.engine import analyze
+    from analyzers.registry import all_rules
+
+    rules = [r for r in all_rules() if r.meta.family == "OT" and r.code != "SC003"]
+    assert rules
+    for rule in rules:
+        result = analyze(rule.meta.safe_pattern.encode(), "lib/my_app/example.ex")
+        assert [f.code for f in result.findings if f.code[:2] == "OT"] == [], rule.code

@@ -363,3 +363,14 @@ def test_ps003_needs_a_subscription_and_a_liveview() -> None:
         "def init(_) do\n  Blog.subscribe()\n  {:ok, []}\nend\n" + dedent(body),
     )
     assert only("PS003", genserver, CONTEXT) == []
+
+
+def test_safe_patterns_in_the_hover_are_not_flagged() -> None:
+    from analyzers.engine import analyze
+    from analyzers.registry import all_rules
+
+    rules = [r for r in all_rules() if r.meta.family == "PS" and r.code != "SC003"]
+    assert rules
+    for rule in rules:
+        result = analyze(rule.meta.safe_pattern.encode(), "lib/my_app/example.ex")
+        assert [f.code for f in result.findings if f.code[:2] == "PS"] == [], rule.code

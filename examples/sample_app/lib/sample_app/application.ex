@@ -8,6 +8,7 @@ defmodule SampleApp.Application do
       SampleApp.Repo,
       {Phoenix.PubSub, name: SampleApp.PubSub},
       {Task.Supervisor, name: SampleApp.TaskSupervisor},
+      SampleApp.PostCache,
       SampleAppWeb.Endpoint
     ]
 

@@ -291,3 +291,14 @@ def test_fix_follows_crlf_line_endings() -> None:
     finding = only("SC001", source, ROUTER)[0]
     result = apply_edits(source.encode(), finding.fixes[0].edits).decode()
     assert "plug :fetch_session\r\n    plug :protect_from_forgery\r\n  end" in result
+
+
+def test_safe_patterns_in_the_hover_are_not_flagged() -> None:
+    from analyzers.engine import analyze
+    from analyzers.registry import all_rules
+
+    rules = [r for r in all_rules() if r.meta.family == "SC" and r.code != "SC003"]
+    assert rules
+    for rule in rules:
+        result = analyze(rule.meta.safe_pattern.encode(), "lib/my_app/example.ex")
+        assert [f.code for f in result.findings if f.code[:2] == "SC"] == [], rule.code

@@ -55,7 +55,7 @@ def subscription(call: Node, aliases: ModuleAliases) -> str | None:
     if target is None:
         return None
     module, function = target
-    if function != "subscribe" or module.startswith(":"):
+    if not (function == "subscribe" or function.startswith("subscribe_")) or module.startswith(":"):
         return None
     return syntax.call_name(call)
 
@@ -90,6 +90,8 @@ def collection_load(node: Node, aliases: ModuleAliases, depth: int = 0) -> Node 
     if target is None:
         return None
     module, function = target
+    if module.startswith(PAGINATION_MODULES) or function.startswith("paginate"):
+        return None
     args = syntax.effective_args(node)
     if is_repo(module) and function in ("all", "all!"):
         return node

@@ -28,7 +28,7 @@ from analyzers.fixes import add_keyword_option
 from analyzers.model import Edit, Fix
 from analyzers.rules.liveview.facts import LIVEVIEW_FACTS, LiveViewFacts
 from analyzers.rules.liveview.module_rules import LiveModule
-from analyzers.rules.liveview.writes import AssignWrite, Growth, assign_writes
+from analyzers.rules.liveview.writes import AssignWrite, Growth, assign_writes, assigns_read
 
 MAX_TEMPLATE_BYTES = 1_000_000
 
@@ -103,11 +103,7 @@ def _module_edits(ctx: FileContext, module: LiveModule, key: str) -> tuple[list[
 def _reads_in_code(module: LiveModule, key: str) -> bool:
     """``socket.assigns.key`` / ``assigns[:key]`` outside the writes being converted."""
     for node in syntax.walk(module.node):
-        if (
-            node.type == "call"
-            and heex.assign_name(node) == key
-            and not _inside_growth(node, module, key)
-        ):
+        if assigns_read(node) == key and not _inside_growth(node, module, key):
             return True
         if node.type == "access_call" and syntax.text(node).endswith(f"assigns[:{key}]"):
             return True

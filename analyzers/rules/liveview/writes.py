@@ -13,7 +13,7 @@ from typing import Literal
 
 from tree_sitter import Node
 
-from analyzers import heex, syntax
+from analyzers import syntax
 from analyzers.rules.liveview.module_rules import LiveModule
 
 # Recognises the list being grown: the function's parameter, ``&1`` or ``socket.assigns.key``.
@@ -141,7 +141,8 @@ def _thunk_body(function: Node) -> Node | None:
 def growth_of_function(function: Node) -> Growth | None:
     """``fn xs -> [x | xs] end``, ``&[x | &1]``, ``&(&1 ++ [x])``: the item added, if that is all."""
     if function.type == "unary_operator" and syntax.operator(function) == "&":
-        operand = function.child_by_field_name("operand")
+        # ``&(&1 ++ [x])``: the operand field points at the parenthesis, not the expression.
+        operand = next((c for c in function.named_children if c.type != "comment"), None)
         if operand is None:
             return None
         return _growth(operand, lambda n: syntax.text(n) == "&1")
@@ -164,7 +165,23 @@ def growth_of_function(function: Node) -> Growth | None:
 
 def growth_of_value(value: Node, key: str) -> Growth | None:
     """``[x | socket.assigns.key]`` / ``socket.assigns.key ++ [x]``: the item added."""
-    return _growth(value, lambda n: n.type == "call" and heex.assign_name(n) == key)
+    return _growth(value, lambda n: assigns_read(n) == key)
+
+
+def assigns_read(node: Node) -> str | None:
+    """``key`` for ``socket.assigns.key`` / ``assigns.key`` (a read of the assign in code)."""
+    if node.type != "call" or syntax.call_args(node):
+        return None
+    target = node.child_by_field_name("target")
+    if target is None or target.type != "dot":
+        return None
+    left, right = target.child_by_field_name("left"), target.child_by_field_name("right")
+    if left is None or right is None:
+        return None
+    written = syntax.text(left)
+    if written == "assigns" or written.endswith(".assigns"):
+        return syntax.text(right)
+    return None
 
 
 def _growth(expression: Node, matches: Matcher) -> Growth | None:

@@ -213,7 +213,7 @@ def _subscribes(info: ModuleInfo) -> bool:
 
 
 def _is_broadcast_pattern(pattern: Node) -> bool:
-    """A tuple tagged with an atom, or a map/struct: how PubSub messages look (not timers)."""
+    """A tuple tagged with an atom or a module, or a map/struct: PubSub messages (not timers)."""
     if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
         left = pattern.child_by_field_name("left")
         right = pattern.child_by_field_name("right")
@@ -222,7 +222,13 @@ def _is_broadcast_pattern(pattern: Node) -> bool:
         return True
     if pattern.type == "tuple":
         items = pattern.named_children
-        return bool(items) and items[0].type in {"atom", "quoted_atom", "string"}
+        if not items:
+            return False
+        tag = items[0]
+        if tag.type == "alias":
+            # `{MyApp.Blog, event}` is a context's broadcast; a component's own message is not.
+            return not syntax.text(tag).endswith("Component")
+        return tag.type in {"atom", "quoted_atom", "string"}
     return False
 
 

@@ -120,13 +120,23 @@ def _plugs(statements: list[Node]) -> list[Plug]:
         args = syntax.call_args(statement)
         if not args:
             continue
-        accepts: tuple[str, ...] = ()
-        if len(args) > 1 and args[1].type == "list":
-            accepts = tuple(
-                v for v in (syntax.string_value(i) for i in args[1].named_children) if v
-            )
+        accepts = _formats(args[1]) if len(args) > 1 else ()
         found.append(Plug(syntax.text(args[0]), accepts, statement.start_byte, statement.end_byte))
     return found
+
+
+def _formats(node: Node) -> tuple[str, ...]:
+    """``("html", "json")`` from ``["html", "json"]`` or ``~w(html json)``."""
+    if node.type == "list":
+        return tuple(v for v in (syntax.string_value(i) for i in node.named_children) if v)
+    if node.type == "sigil":
+        name = next((c for c in node.named_children if c.type == "sigil_name"), None)
+        if name is not None and syntax.text(name) == "w":
+            words = " ".join(
+                syntax.text(c) for c in node.named_children if c.type == "quoted_content"
+            )
+            return tuple(words.split())
+    return ()
 
 
 def _pipeline(call: Node) -> Pipeline | None:

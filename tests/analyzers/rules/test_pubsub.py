@@ -281,6 +281,15 @@ def live(body: str, mount: str = MOUNT) -> str:
         ),
         (
             """
+            def handle_info({MyApp.Blog, %MyApp.Blog.Events.PostCreated{}}, socket) do
+              {:noreply, assign(socket, :posts, Blog.list_posts())}
+            end
+            """,
+            "Blog.list_posts()",
+            "reloads `Blog.list_posts`",
+        ),
+        (
+            """
             def handle_info({:post_deleted, _post}, socket), do: {:noreply, load_posts(socket)}
 
             defp load_posts(socket), do: assign(socket, :posts, Blog.list_posts())

@@ -93,6 +93,13 @@ def test_flags_a_second_html_pipeline_accepting_several_formats() -> None:
     assert [flagged_text(source, f) for f in only("SC002", source, ROUTER)] == ["pipeline :embed"]
 
 
+def test_reads_formats_written_as_a_word_list() -> None:
+    source = router(pipeline("browser", "plug :accepts, ~w(html json)", "plug :fetch_session"))
+    assert len(only("SC001", source, ROUTER)) == 1
+    api = router(pipeline("api", "plug :accepts, ~w(json)", "plug :fetch_session"))
+    assert only("SC001", api, ROUTER) == []
+
+
 def test_flags_an_unused_browser_pipeline_by_its_own_plugs() -> None:
     source = router(pipeline("browser", BROWSER_PLUGS))
     findings = only("SC001", source, ROUTER)

@@ -3,5 +3,9 @@
 Importing this package registers the LV rules.
 """
 
-from analyzers.rules.liveview import facts  # noqa: F401 - imported to register the collector
-from analyzers.rules.liveview import templates  # noqa: F401 - registers LV004, LV005
+from analyzers.rules.liveview import (  # noqa: F401 - imported to register rules
+    callbacks,
+    facts,
+    memory,
+    templates,
+)

@@ -412,3 +412,35 @@ def test_colocated_template_edited_in_the_same_fix(
     facts = FactIndex.scan(tmp_path).facts()
     after = analyze(module_path.read_bytes(), str(module_path), facts=facts).findings
     assert [f for f in after if f.code in ("LV001", "LV006")] == []
+
+
+def test_sample_app_post_index_converts_to_a_working_stream(
+    tmp_path: Path, elixir_parser: ElixirParser
+) -> None:
+    sample = Path(__file__).resolve().parents[4] / "examples" / "sample_app"
+    live_dir = Path("lib/sample_app_web/live/post_live")
+    folder = tmp_path / live_dir
+    folder.mkdir(parents=True)
+    for name in ("index.ex", "index.html.heex"):
+        (folder / name).write_bytes((sample / live_dir / name).read_bytes())
+    facts = FactIndex.scan(tmp_path).facts()
+    module_path = folder / "index.ex"
+    template_path = folder / "index.html.heex"
+    findings = analyze(module_path.read_bytes(), str(module_path), facts=facts).findings
+    chosen = compatible_fixes([f for f in findings if f.code in ("LV001", "LV006")])
+    edits = [e for fix in chosen for e in fix.edits]
+
+    new_module = apply_edits(
+        module_path.read_bytes(), [e for e in edits if e.path is None]
+    ).decode()
+    new_template = apply_edits(
+        template_path.read_bytes(), [e for e in edits if e.path is not None]
+    ).decode()
+    assert "|> stream(:posts, Blog.list_posts())" in new_module
+    assert "{:noreply, stream_insert(socket, :posts, post, at: 0)}" in new_module
+    assert "assign(:posts" not in new_module and "update(socket, :posts" not in new_module
+    assert '<ul id="posts" phx-update="stream">' in new_template
+    assert "<li :for={{dom_id, post} <- @streams.posts} id={dom_id}>" in new_template
+    assert "@posts" not in new_template
+    assert_parses(new_module, elixir_parser)
+    assert not heex.template_of_heex(new_template.encode()).has_error

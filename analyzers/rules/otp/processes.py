@@ -108,6 +108,9 @@ def check_unsupervised_process(ctx: FileContext) -> Iterator[Finding]:
     if (b"spawn" not in ctx.source and b"Task." not in ctx.source) or is_script_or_test(ctx.path):
         return
     for call in ctx.nodes("call"):
+        written = syntax.call_function(call)
+        if written not in {"spawn", "spawn_link", "start", "async"}:
+            continue
         info = module_of(ctx, call)
         kind = _spawn_kind(info, call)
         if kind is None or info is None or info.name.startswith("Mix.Tasks."):

@@ -8,4 +8,5 @@ from analyzers.rules.ecto import (  # noqa: F401 - imported to register rules an
     facts,
     queries,
     raw_sql,
+    writes,
 )

@@ -1,0 +1,117 @@
+"""EC002 multi-write-without-transaction: two or more writes that can leave partial state.
+
+A function (``def``/``defp`` clause) is flagged when at least two repo write
+call sites (``insert``, ``update!``, ``delete_all``...) can run one after the
+other outside ``Repo.transaction``/``Repo.transact``/``Ecto.Multi``. Writes in
+different branches of one ``case``/``cond``/``if``/``with ... else``/``fn``
+are alternatives, not a run. A private helper called (or captured) inside a
+transaction in the same module counts as transactional; callers in other
+modules are not followed. One write call site inside a loop is not counted
+twice (bulk imports are a different concern). Scripts and tests (``.exs``)
+are not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.context import FileContext
+from analyzers.model import Finding, RuleMeta, Severity
+from analyzers.registry import register
+from analyzers.rules.ecto.calls import RepoCall, in_transaction, repo_calls
+from analyzers.rules.ecto.multi_fix import transaction_fixes
+
+META = RuleMeta(
+    code="EC002",
+    slug="multi-write-without-transaction",
+    title="Several writes outside a transaction",
+    severity=Severity.WARNING,
+    rationale=(
+        "Each Repo write commits on its own: when the second write fails (a constraint, a "
+        "timeout, a deploy killing the process) the first stays in the database and the data "
+        "is left half-changed. An Ecto.Multi or Repo.transaction commits all the writes or "
+        "none of them."
+    ),
+    safe_pattern=(
+        "def merge_posts(source, into) do\n"
+        "  Ecto.Multi.new()\n"
+        "  |> Ecto.Multi.update_all(:move_comments, where(Comment, post_id: ^source.id),\n"
+        "    set: [post_id: into.id])\n"
+        "  |> Ecto.Multi.delete(:source, source)\n"
+        "  |> Repo.transaction()\n"
+        "end\n"
+    ),
+    fix_title="Wrap the writes in an Ecto.Multi",
+)
+
+
+@register(META)
+def check(ctx: FileContext) -> Iterable[Finding]:
+    """EC002: functions with a run of two or more repo writes outside a transaction."""
+    if ctx.path.endswith(".exs") or b"Repo" not in ctx.source:
+        return
+    by_def: dict[int, tuple[Node, list[RepoCall]]] = {}
+    for found in repo_calls(ctx):
+        if not found.is_write or in_transaction(ctx, found.node):
+            continue
+        definition = syntax.enclosing_def(found.node)
+        if definition is None:
+            continue
+        by_def.setdefault(definition.start_byte, (definition, []))[1].append(found)
+    for definition, writes in by_def.values():
+        if len(writes) < 2 or not _has_run(writes):
+            continue
+        named = syntax.def_name(definition)
+        head = syntax.call_args(definition)[0]
+        name = f"{named[1]}/{syntax.def_arity(definition)}" if named else "this function"
+        calls = ", ".join(f"`{syntax.call_name(w.node)}`" for w in writes[:4])
+        yield ctx.finding(
+            META,
+            head,
+            f"`{name}` makes {len(writes)} writes ({calls}) outside a transaction; if a later "
+            "one fails the earlier ones stay committed",
+            transaction_fixes(ctx, definition, writes),
+        )
+
+
+def _has_run(writes: list[RepoCall]) -> bool:
+    """Two of the writes can both run on one path through the function."""
+    paths = [dict(_branches(w.node)) for w in writes]
+    for i, first in enumerate(paths):
+        for second in paths[i + 1 :]:
+            if all(first[k] == second[k] for k in first.keys() & second.keys()):
+                return True
+    return False
+
+
+def _branches(node: Node) -> Iterator[tuple[int, int]]:
+    """(branching construct, which branch) for each alternative ``node`` sits in."""
+    child = node
+    for parent in syntax.ancestors(node):
+        if syntax.def_name(parent) is not None:
+            return
+        if parent.type == "stab_clause" and parent.parent is not None:
+            yield parent.parent.start_byte, parent.start_byte
+        elif parent.type == "else_block" and parent.parent is not None:
+            # tree-sitter nests ``else`` inside the ``do`` block of its call.
+            call = parent.parent.parent if parent.parent.type == "do_block" else parent.parent
+            if call is not None:
+                yield -call.start_byte - 1, 1
+        elif parent.type == "do_block" and child.type != "else_block" and parent.parent is not None:
+            yield -parent.parent.start_byte - 1, 0
+        elif parent.type == "arguments" and parent.parent is not None:
+            call = parent.parent
+            if syntax.call_name(call) == "with":
+                # A failed ``with`` clause is what runs ``else``: they are alternatives.
+                yield -call.start_byte - 1, 0
+        elif parent.type == "pair" and parent.parent is not None:
+            key = parent.child_by_field_name("key")
+            name = syntax.keyword_name(key) if key is not None else ""
+            arguments = parent.parent.parent
+            call = arguments.parent if arguments is not None else None
+            if call is not None and call.type == "call" and name in {"do", "else"}:
+                yield -call.start_byte - 1, 0 if name == "do" else 1
+        child = parent

@@ -39,12 +39,21 @@ MESSAGE_CALLBACKS = frozenset(
 
 
 def is_script_or_test(path: str) -> bool:
-    """Tests, test support, ``.exs`` scripts/config and mix tasks: short-lived or not production."""
+    """Tests, test support, ``.exs`` scripts/config and mix tasks: short-lived or not production.
+
+    The innermost ``lib``/``test`` directory decides, so a checkout that happens
+    to live under some ``/home/test/`` is still production code.
+    """
     parts = PurePosixPath(path.replace("\\", "/")).parts
-    name = parts[-1] if parts else ""
-    if name.endswith(".exs") or "test" in parts[:-1]:
-        return True
-    return "mix" in parts and "tasks" in parts
+    if not parts or parts[-1].endswith(".exs"):
+        return bool(parts)
+    folders = parts[:-1]
+    for index in range(len(folders) - 1, -1, -1):
+        if folders[index] == "test":
+            return True
+        if folders[index] == "lib":
+            return folders[index + 1 : index + 3] == ("mix", "tasks")
+    return False
 
 
 @dataclass

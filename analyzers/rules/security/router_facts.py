@@ -8,7 +8,7 @@ know which plugs the endpoint already runs for every request.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
@@ -69,9 +69,14 @@ class RouterFile:
 
 @dataclass(frozen=True)
 class RouterFacts:
-    """Every endpoint's plugs in the workspace (routers are read from the file being checked)."""
+    """Every endpoint's plugs, and every router's pipelines and scopes, by file.
+
+    Router rules read the router from the file being checked (its unsaved text
+    included); the endpoint's plugs come from here.
+    """
 
     endpoint_plugs: frozenset[str] = frozenset()
+    routers: Mapping[str, RouterFile] = field(default_factory=dict)
 
 
 def wants(path: str, source: bytes) -> bool:
@@ -181,9 +186,10 @@ def collect(path: str, source: bytes, tree: Tree | None) -> RouterFile:
 
 
 def combine(per_file: Mapping[str, RouterFile]) -> RouterFacts:
-    """Every endpoint's plugs, across the workspace."""
+    """Every endpoint's plugs and every router, across the workspace."""
     return RouterFacts(
-        frozenset(name for found in per_file.values() for name in found.endpoint_plugs)
+        frozenset(name for found in per_file.values() for name in found.endpoint_plugs),
+        {path: found for path, found in per_file.items() if found.pipelines or found.scopes},
     )
 
 

@@ -509,3 +509,9 @@ def test_safe_patterns_in_the_hover_are_not_flagged() -> None:
     for rule in rules:
         result = analyze(rule.meta.safe_pattern.encode(), "lib/my_app/example.ex")
         assert [f.code for f in result.findings if f.code[:2] == "OT"] == [], rule.code
+
+
+def test_a_checkout_under_a_test_directory_is_still_production_code() -> None:
+    source = module("def run do\n  spawn(fn -> :ok end)\n  :ok\nend")
+    assert len(only("OT001", source, "/home/test/src/my_app/lib/my_app/worker.ex")) == 1
+    assert only("OT001", source, "/home/me/my_app/test/support/worker.ex") == []

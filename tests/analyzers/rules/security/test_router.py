@@ -195,6 +195,9 @@ def test_endpoint_plugs_are_collected_from_the_workspace() -> None:
     found = index.facts().get(ROUTER_FACTS)
     assert isinstance(found, RouterFacts)
     assert ":put_secure_browser_headers" in found.endpoint_plugs
+    index.update("/p/lib/my_app_web/router.ex", router(pipeline("browser", BROWSER_PLUGS)).encode())
+    routers = index.facts().get(ROUTER_FACTS).routers
+    assert [p.name for p in routers["/p/lib/my_app_web/router.ex"].pipelines] == ["browser"]
     source = router(pipeline("browser", BROWSER_PLUGS, "plug :protect_from_forgery"))
     assert only("SC002", source, ROUTER, facts=index.facts()) == []
     # The header plug is removed from the endpoint in the editor: the router is flagged again.

@@ -91,6 +91,17 @@ def _spawn_kind(info: ModuleInfo | None, call: Node) -> str | None:
     if name is None:
         return None
     if name in SPAWNS:
+        # `spawn(enemy)` in a game module is the module's own function, not Kernel.spawn/1.
+        args = syntax.call_args(call)
+        process_fun = len(args) == 3 or (
+            len(args) == 1
+            and (
+                args[0].type == "anonymous_function"
+                or (args[0].type == "unary_operator" and syntax.operator(args[0]) == "&")
+            )
+        )
+        if not process_fun or (info is not None and _defines(info.node, name)):
+            return None
         return name
     target = remote_target(info, call)
     if target is None:

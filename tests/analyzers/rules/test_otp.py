@@ -127,6 +127,22 @@ def test_ot001_ignores_mix_task_modules_anywhere() -> None:
     assert only("OT001", source, LIB) == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def wave(enemies), do: Enum.map(enemies, &spawn(&1))\n\ndef spawn(enemy), do: enemy",
+        "def wave(enemy) do\n  spawn(enemy)\n  :ok\nend",
+    ],
+)
+def test_ot001_does_not_mistake_a_local_spawn_function(body: str) -> None:
+    assert only("OT001", module(body), LIB) == []
+
+
+def test_ot001_reads_spawn_with_module_function_arguments() -> None:
+    source = module("def go(a) do\n  spawn(MyApp.Sync, :run, [a])\n  :ok\nend")
+    assert len(only("OT001", source, LIB)) == 1
+
+
 def test_ot001_does_not_mistake_another_task_module() -> None:
     source = module("def go do\n  Task.start(fn -> :ok end)\nend", "alias MyApp.Jobs.Task")
     assert only("OT001", source, LIB) == []

@@ -352,10 +352,13 @@ def _target_name(node: Node) -> str | None:
         return _target_name(left) if left is not None else None
     if node.type == "identifier":
         return syntax.text(node).lstrip("_") or None
-    if node.type == "call" and syntax.call_function(node) == "assoc":
+    if node.type == "call":
         args = syntax.effective_args(node)
-        if len(args) >= 2 and syntax.atom_value(args[1]) is not None:
+        if syntax.call_function(node) == "assoc" and len(args) >= 2:
             return syntax.atom_value(args[1])
+        # ``Account.debit(from, amount)`` writes ``from``; ``User.changeset(%User{}, ...)`` a user.
+        if args and (found := _target_name(args[0])) is not None:
+            return found
     for inner in syntax.walk(node):
         if inner.type != "alias":
             continue

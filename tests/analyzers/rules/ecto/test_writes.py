@@ -156,7 +156,7 @@ def test_not_flagged(body: str) -> None:
 def test_a_module_named_repo_that_is_not_an_ecto_repo() -> None:
     source = (
         "defmodule MyApp.Git.Repo do\n"
-        "  def insert(path), do: File.write!(path, \"\")\n"
+        '  def insert(path), do: File.write!(path, "")\n'
         "  def delete(path), do: File.rm!(path)\n"
         "end\n"
         "\n"
@@ -174,7 +174,5 @@ def test_a_module_named_repo_that_is_not_an_ecto_repo() -> None:
 
 
 def test_scripts_are_not_checked() -> None:
-    source = accounts(
-        "def seed do\n  Repo.insert!(%User{})\n  Repo.insert!(%Profile{})\nend"
-    )
+    source = accounts("def seed do\n  Repo.insert!(%User{})\n  Repo.insert!(%Profile{})\nend")
     assert ec002(source, "priv/repo/seeds.exs") == []

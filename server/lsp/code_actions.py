@@ -19,6 +19,7 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 
 from analyzers.edits import compatible_fixes
+from analyzers.engine import HEEX
 from analyzers.model import Edit, Finding
 from analyzers.text import LineIndex
 from server.lsp.diagnostics import SOURCE, to_diagnostic
@@ -99,20 +100,45 @@ def _line_break(index: LineIndex, line: int) -> str:
     return "\r" if first != -1 and source[first : first + 1] == b"\r" else "\n"
 
 
+def _in_template(doc: Document, offset: int) -> bool:
+    """Whether ``offset`` is HEEx: a ``.heex`` document, or inside a ``~H`` sigil."""
+    if doc.language == HEEX:
+        return True
+    if doc.tree is None or b"~H" not in doc.source:
+        return False
+    node = doc.tree.root_node.descendant_for_byte_range(offset, offset)
+    while node is not None:
+        if node.type == "sigil":
+            name = next((c for c in node.children if c.type == "sigil_name"), None)
+            return name is not None and name.text == b"H"
+        node = node.parent
+    return False
+
+
+def _comment(directive: str, heex: bool) -> str:
+    return f"<%!-- {directive} --%>" if heex else f"# {directive}"
+
+
 def disable_line_edit(doc: Document, finding: Finding) -> Edit:
-    """Insert ``# phxguard:disable-next-line CODE`` above the finding, at its indentation."""
+    """Insert ``# phxguard:disable-next-line CODE`` above the finding, at its indentation.
+
+    In a template (``.heex`` or ``~H``) the directive is a HEEx comment.
+    """
     index = doc.index
     line = index.line_of(finding.start)
     text = index.line_text(line)
     indent = text[: len(text) - len(text.lstrip(" \t"))]
     start = index.line_starts[line]
-    comment = f"{indent}# phxguard:disable-next-line {finding.code}{_line_break(index, line)}"
-    return Edit(start, start, comment)
+    directive = _comment(
+        f"phxguard:disable-next-line {finding.code}", _in_template(doc, finding.start)
+    )
+    return Edit(start, start, f"{indent}{directive}{_line_break(index, line)}")
 
 
 def disable_file_edit(doc: Document, code: str) -> Edit:
-    """Insert ``# phxguard:disable-file CODE`` as the file's first line."""
-    return Edit(0, 0, f"# phxguard:disable-file {code}{_line_break(doc.index, 0)}")
+    """Insert ``# phxguard:disable-file CODE`` (a HEEx comment in ``.heex``) as the first line."""
+    directive = _comment(f"phxguard:disable-file {code}", doc.language == HEEX)
+    return Edit(0, 0, f"{directive}{_line_break(doc.index, 0)}")
 
 
 def _selected(

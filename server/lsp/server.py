@@ -18,6 +18,7 @@ from server.lsp.analysis import Analyzer
 from server.lsp.code_actions import FixStore
 from server.lsp.diagnostics import DiagnosticsScheduler
 from server.lsp.documents import Document, DocumentStore
+from server.lsp.facts_sync import FactsSync
 from server.lsp.positions import PositionCodec, encoding_from_lsp
 from server.lsp.protocol import PhxguardProtocol, client_resolves_edits
 from server.lsp.settings import SettingsState
@@ -40,6 +41,7 @@ class PhxguardServer(LanguageServer):
         self.analyzer = Analyzer(self.report_rule_failures)
         self.diagnostics = DiagnosticsScheduler(self)
         self.fixes = FixStore()
+        self.fact_sync = FactsSync(self)
         self.initialized_client = False
 
     # -- client capabilities -------------------------------------------------

@@ -29,7 +29,9 @@ def did_open(server: PhxguardServer, params: types.DidOpenTextDocumentParams) ->
     """Track the document and analyse it at once (the user is looking at it)."""
     item = params.text_document
     path = to_fs_path(item.uri) or ""
-    server.documents.open(item.uri, path, item.language_id, item.version, item.text)
+    doc = server.documents.open(item.uri, path, item.language_id, item.version, item.text)
+    # Its unsaved text is what the workspace facts say about this file from now on.
+    server.fact_sync.document_changed(doc)
     server.diagnostics.now(item.uri)
 
 
@@ -39,19 +41,25 @@ def did_change(server: PhxguardServer, params: types.DidChangeTextDocumentParams
     changes = [_text_change(c) for c in params.content_changes]
     doc = server.documents.change(uri, params.text_document.version, changes, server.encoding)
     if doc is not None:
+        # Facts first: both timers share the delay, so the analysis sees the new facts.
+        server.fact_sync.schedule(doc)
         server.diagnostics.schedule(uri)
 
 
 def did_save(server: PhxguardServer, params: types.DidSaveTextDocumentParams) -> None:
     """Reparse from scratch (incremental trees may drift in error regions) and analyse now."""
     uri = params.text_document.uri
-    if server.documents.save(uri, params.text) is not None:
+    doc = server.documents.save(uri, params.text)
+    if doc is not None:
+        server.fact_sync.document_changed(doc)
         server.diagnostics.now(uri)
 
 
 def did_close(server: PhxguardServer, params: types.DidCloseTextDocumentParams) -> None:
-    """Stop tracking the document and clear its diagnostics."""
+    """Stop tracking the document and clear its diagnostics; its facts come from disk again."""
     uri = params.text_document.uri
-    server.documents.close(uri)
+    doc = server.documents.close(uri)
+    if doc is not None:
+        server.fact_sync.document_closed(uri, doc.path)
     server.fixes.forget(uri)
     server.diagnostics.closed(uri)

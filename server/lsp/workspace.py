@@ -2,13 +2,13 @@
 
 Settings come from ``.phxguard.toml``, ``initializationOptions`` and
 ``workspace/configuration``; a bad layer is reported with ``showMessage`` and
-dropped. Project facts (repo adapters, migration lock) are read from
-``config/*.exs`` off the event loop, and re-read when watched files change.
+dropped. Project facts (repo adapters, LiveViews and their templates...) are
+indexed off the event loop, then kept current file by file (see
+:mod:`server.lsp.facts_sync`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -19,7 +19,6 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from analyzers.config import CONFIG_FILENAME
-from analyzers.project import ProjectFacts, find_project_root, load_project_facts
 from server.lsp.settings import SECTION
 
 if TYPE_CHECKING:
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATCHED_GLOBS = (f"**/{CONFIG_FILENAME}", "**/config/*.exs", "**/lib/**/repo.ex")
+WATCHED_GLOBS = (f"**/{CONFIG_FILENAME}", "**/config/*.exs", "**/*.ex", "**/*.exs", "**/*.heex")
 
 
 def root_of(params: types.InitializeParams) -> Path | None:
@@ -135,30 +134,22 @@ async def did_change_watched_files(
     """A watched file changed: reload the config file and/or the project facts."""
     paths = [PurePosixPath(to_fs_path(c.uri) or c.uri) for c in params.changes]
     config_changed = any(p.name == CONFIG_FILENAME for p in paths)
-    facts_changed = any(p.suffix in (".exs", ".ex") for p in paths)
+    sources = [str(p) for p in paths if p.suffix in (".exs", ".ex", ".heex")]
     if config_changed:
         problem = server.settings.load_file()
         server.analyzer.reconfigure(config=server.settings.config)
         _warn(server, [problem])
-    if facts_changed:
+    if sources and server.fact_sync.index is None:
         await reload_facts(server)
-    elif config_changed:
+        return
+    facts_changed = bool(sources) and server.fact_sync.files_changed(sources)
+    if facts_changed or config_changed:
         server.diagnostics.refresh_all()
 
 
 async def reload_facts(server: PhxguardServer) -> None:
-    """Re-read project facts off the event loop, then re-analyse."""
-    root = server.settings.root
-    facts = ProjectFacts()
-    if root is not None:
-        project = find_project_root(root) or root
-        loop = asyncio.get_running_loop()
-        try:
-            facts = await loop.run_in_executor(None, load_project_facts, project)
-        except Exception as exc:
-            log.warning("could not read project facts under %s: %s", project, exc)
-    server.analyzer.reconfigure(facts=facts)
-    server.diagnostics.refresh_all()
+    """Index the workspace's facts off the event loop, then re-analyse."""
+    await server.fact_sync.load()
 
 
 def _warn(server: PhxguardServer, problems: Iterable[Exception | None]) -> None:

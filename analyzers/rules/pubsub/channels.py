@@ -24,6 +24,13 @@ CHECK_NAMES = re.compile(
     r"authori|permi|allow|can_|can\?|member|access|owner|owns|verify|belongs|ensure|check"
 )
 
+COMPARISONS = frozenset({"==", "===", "!=", "!==", "in"})
+# Socket functions that only write to it or through it: calling them checks nothing.
+SOCKET_WRITES = frozenset(
+    {"assign", "assign_new", "update", "push", "broadcast", "broadcast!", "broadcast_from",
+     "broadcast_from!", "reply", "track", "send"}
+)  # fmt: skip
+
 CHANNEL_JOIN_UNAUTHORIZED = RuleMeta(
     code="PS002",
     slug="channel-join-unauthorized",
@@ -94,20 +101,37 @@ def _checked(definition: Node, params: list[Node], id_name: str) -> bool:
     socket_param = params[2]
     if any(syntax.text(n) in {"assigns", id_name} for n in syntax.walk(socket_param)):
         return True  # matched against the socket's assigns in the head
-    body = [n for n in syntax.body_nodes(definition)]
+    body = syntax.body_nodes(definition)
     socket_name = syntax.text(socket_param) if socket_param.type == "identifier" else None
     for statement in body:
         for node in syntax.walk(statement):
             if node.type in {"identifier", "atom"} and syntax.text(node).lstrip(":") == "assigns":
                 return True
+            if _compares(node, id_name):
+                return True
         for call in calls_in(statement):
             name = syntax.call_name(call) or ""
-            if CHECK_NAMES.search(name.rsplit(".", 1)[-1]):
+            function = name.rsplit(".", 1)[-1]
+            if CHECK_NAMES.search(function):
                 return True
             args = {syntax.text(a) for a in syntax.call_args(call)}
-            if socket_name in args and id_name in args and name != "assign":
-                return True
+            if socket_name in args and function not in SOCKET_WRITES:
+                return True  # reads the user from the socket (`current_user(socket)`)
     return False
+
+
+def _compares(node: Node, id_name: str) -> bool:
+    """``id == ...``, ``id in ...`` or a pinned ``^id``: the topic's id is checked against something."""
+    if node.type == "unary_operator" and syntax.operator(node) == "^":
+        return syntax.text(node.child_by_field_name("operand")) == id_name
+    if node.type != "binary_operator" or syntax.operator(node) not in COMPARISONS:
+        return False
+    sides = (node.child_by_field_name("left"), node.child_by_field_name("right"))
+    return any(
+        side is not None
+        and any(n.type == "identifier" and syntax.text(n) == id_name for n in syntax.walk(side))
+        for side in sides
+    )
 
 
 def _accepts(definition: Node) -> bool:

@@ -170,6 +170,16 @@ def channel(body: str, header: str = "use MyAppWeb, :channel") -> str:
         ),
         (
             """
+            def join("user:" <> user_id, _params, socket) do
+              Presence.track(socket, user_id, %{online_at: System.system_time()})
+              {:ok, socket |> assign(:user_id, user_id)}
+            end
+            """,
+            'join("user:" <> user_id, _params, socket)',
+            "user_id",
+        ),
+        (
+            """
             def join("document:" <> _id, _params, socket) do
               {:ok, %{status: "joined"}, socket}
             end
@@ -227,6 +237,25 @@ def test_ps002_reads_phoenix_channel_modules_too() -> None:
             {:ok, ^id} -> {:ok, socket}
             _ -> {:error, %{reason: "unauthorized"}}
           end
+        end
+        """,
+        # The user read from the socket by a helper, matched with a pin.
+        """
+        def join("user:" <> user_id, _payload, socket) do
+          current_user_id = get_user_id(socket)
+
+          user_id
+          |> Integer.parse()
+          |> case do
+            {^current_user_id, _} -> {:ok, socket}
+            _ -> {:error, %{reason: "unauthorized"}}
+          end
+        end
+        """,
+        # Compared with a resource authenticated another way.
+        """
+        def join("user:" <> user_id, %{resource: resource}, socket) do
+          if user_id == "#{resource.id}", do: {:ok, socket}, else: {:error, %{}}
         end
         """,
         # Fixed topics and refusals are not per-id grants.

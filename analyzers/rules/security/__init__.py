@@ -3,5 +3,7 @@
 Importing this package registers the SC rules.
 """
 
-from analyzers.rules.security import router  # noqa: F401 - imported to register rules
-from analyzers.rules.security import templates  # noqa: F401 - registers SC003
+from analyzers.rules.security import (  # noqa: F401 - imported to register rules
+    router,  # SC001, SC002
+    templates,  # SC003
+)

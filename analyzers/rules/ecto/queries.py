@@ -4,8 +4,8 @@ EC001 flags a repo read (``Repo.get!``, ``Repo.preload`` of one element...)
 or a context ``get_*``/``list_*`` call inside the per-element body of an
 ``Enum``/``Stream`` iteration or a ``for`` comprehension over a collection
 that is not a literal. Queries inside a transaction are still flagged (a
-transaction does not make N queries one). Scripts and tests (``.exs``) are not
-checked: their query counts do not reach users.
+transaction does not make N queries one). Scripts and tests (``.exs``, files
+under ``test/``) are not checked: their query counts do not reach users.
 
 EC004 (info) flags ``Repo.all`` in a web module (under ``*_web/`` or named
 ``*Web.*``) over a query it can see whole (a schema, a ``from`` expression, a
@@ -25,6 +25,7 @@ from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
 from analyzers.rules.ecto.iteration import innermost_iteration
+from analyzers.rules.ecto.writes import is_test_path
 
 N_PLUS_ONE = RuleMeta(
     code="EC001",
@@ -91,7 +92,9 @@ QUERY_BUILDERS = frozenset(
 @register(N_PLUS_ONE)
 def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
     """EC001: repo reads and context lookups inside per-element iteration bodies."""
-    if ctx.path.endswith(".exs") or (b"Repo" not in ctx.source and b"get_" not in ctx.source):
+    if ctx.path.endswith(".exs") or is_test_path(ctx.path):
+        return
+    if b"Repo" not in ctx.source and b"get_" not in ctx.source and b"list_" not in ctx.source:
         return
     for call, label in _per_element_queries(ctx):
         iteration = innermost_iteration(ctx, call)

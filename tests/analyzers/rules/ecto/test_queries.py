@@ -159,6 +159,7 @@ def test_scripts_and_tests_are_not_checked() -> None:
     source = blog("def posts(ids), do: Enum.map(ids, &Repo.get!(Post, &1))")
     assert ec001(source, "priv/repo/seeds.exs") == []
     assert ec001(source, "test/my_app/blog_test.exs") == []
+    assert ec001(source, "test/support/data_case.ex") == []
 
 
 def controller(action: str) -> str:

@@ -142,6 +142,11 @@ def test_message_names_function_and_writes() -> None:
         "end",
         # One write call site in a loop.
         "def import(rows), do: Enum.each(rows, &Repo.insert!(User.changeset(%User{}, &1)))",
+        # Idempotent "create if missing" steps.
+        "def setup do\n"
+        '  unless Repo.get(User, 1), do: Repo.insert!(%User{id: 1, name: "admin"})\n'
+        "  unless Repo.get_by(Profile, user_id: 1), do: Repo.insert!(%Profile{user_id: 1})\n"
+        "end",
         # Reads do not count.
         "def touch(id) do\n"
         "  user = Repo.get!(User, id)\n"
@@ -176,3 +181,5 @@ def test_a_module_named_repo_that_is_not_an_ecto_repo() -> None:
 def test_scripts_are_not_checked() -> None:
     source = accounts("def seed do\n  Repo.insert!(%User{})\n  Repo.insert!(%Profile{})\nend")
     assert ec002(source, "priv/repo/seeds.exs") == []
+    assert ec002(source, "test/support/fixtures.ex") == []
+    assert ec002(source) != []

@@ -28,6 +28,9 @@ def test_sc003_flags_raw_of_assigns_fields_calls_and_interpolations() -> None:
     <div>{@comment.body |> raw()}</div>
     <p>{Phoenix.HTML.raw(Earmark.as_html!(@post.body))}</p>
     <p>{raw("<b>#{@user.name}</b>")}</p>
+    <p>{raw(@flash_html || "")} {raw(render_markdown(@post.body))}</p>
+    <p>{raw(@post.body
+         |> Markdown.to_html())}</p>
     """
     assert heex_flagged(template) == [
         "raw(@post.body_html)",
@@ -35,7 +38,11 @@ def test_sc003_flags_raw_of_assigns_fields_calls_and_interpolations() -> None:
         "@comment.body |> raw()",
         "Phoenix.HTML.raw(Earmark.as_html!(@post.body))",
         'raw("<b>#{@user.name}</b>")',
+        'raw(@flash_html || "")',
+        "raw(render_markdown(@post.body))",
+        "raw(@post.body\n     |> Markdown.to_html())",
     ]
+    assert "raw(@post.body |> Markdown.to_html())" in heex_check(template)[-1].message
     assert "raw(@post.body_html)" in heex_check(template)[0].message
 
 
@@ -47,6 +54,10 @@ def test_sc003_quiet_for_literals_translations_sanitisers_and_safe_json() -> Non
     <script>window.data = {raw(Jason.encode!(@data, escape: :html_safe))}</script>
     <p>{@post.body}</p>
     <p>{draw(@shape)} {Raw.thing(@x)}</p>
+    <style>{raw(MyAppWeb.ReadmeView.readme_css())} {raw(Theme.css)}</style>
+    <div>{raw(qr_code_svg(@user, @secret))} {raw(Makeup.highlight(@source))}</div>
+    <div>{raw(@bio |> Markdown.to_html() |> HtmlSanitizeEx.basic_html())}</div>
+    <div>{raw(@bio |> Helpers.md_to_safe_html())}</div>
     """
     assert heex_flagged(template) == []
 

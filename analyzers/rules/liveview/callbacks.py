@@ -27,7 +27,12 @@ from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.liveview import async_fix
-from analyzers.rules.liveview.calls import blocking_call, collection_load, subscription
+from analyzers.rules.liveview.calls import (
+    blocking_call,
+    collection_load,
+    project_without_ecto,
+    subscription,
+)
 from analyzers.rules.liveview.module_rules import (
     LiveModule,
     inside_async,
@@ -285,10 +290,11 @@ def check_expensive_mount(ctx: FileContext) -> Iterator[Finding]:
 def _many_reads(ctx: FileContext, module: LiveModule, mount: Node) -> Iterator[Finding]:
     if uses_async(mount):
         return
+    context_calls = not project_without_ecto(ctx.facts)
     loads = [
         call
         for call in module.calls(mount)
-        if collection_load(call, module.aliases) == call
+        if collection_load(call, module.aliases, context_calls=context_calls) == call
         and not under_connected_guard(call, mount)
         and not inside_async(call, mount)
     ]

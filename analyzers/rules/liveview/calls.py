@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from analyzers import syntax
 from analyzers.aliases import ModuleAliases
+from analyzers.project import ProjectFacts
 
 HTTP_CLIENTS = frozenset({"HTTPoison", "Req", "Tesla", "Finch", ":httpc", ":hackney"})
 HTTP_VERBS = frozenset(
@@ -65,23 +66,35 @@ def is_repo(module: str) -> bool:
     return module.rsplit(".", 1)[-1].endswith("Repo")
 
 
-def collection_load(node: Node, aliases: ModuleAliases, depth: int = 0) -> Node | None:
+def collection_load(
+    node: Node, aliases: ModuleAliases, depth: int = 0, *, context_calls: bool = True
+) -> Node | None:
     """The call that loads a whole collection from the database, if ``node`` is one.
 
     ``Repo.all(q)``, ``Blog.list_posts()``, ``Post.all()``, ``Repo.preload(posts, ...)``
     of such a list, ``Enum.to_list(Repo.stream(q))``, an order-keeping ``Enum``
     function applied to one, or a variable bound to one earlier in the function.
     Bounded loads (``limit``, pagination, integer arguments) are not collections
-    in this sense: their size does not grow with the table.
+    in this sense: their size does not grow with the table. With
+    ``context_calls=False`` only explicit repo reads count (for projects
+    without Ecto, where ``list_*`` lists something else).
     """
     if depth > 4:
         return None
     if node.type == "identifier":
         bound = syntax.bound_value(node)
-        return collection_load(bound, aliases, depth + 1) if bound is not None else None
+        return (
+            collection_load(bound, aliases, depth + 1, context_calls=context_calls)
+            if bound is not None
+            else None
+        )
     if node.type == "binary_operator" and syntax.operator(node) == "|>":
         right = node.child_by_field_name("right")
-        return collection_load(right, aliases, depth + 1) if right is not None else None
+        return (
+            collection_load(right, aliases, depth + 1, context_calls=context_calls)
+            if right is not None
+            else None
+        )
     if node.type != "call":
         return None
     if _bounded(node, aliases, depth):
@@ -96,11 +109,16 @@ def collection_load(node: Node, aliases: ModuleAliases, depth: int = 0) -> Node 
     if is_repo(module) and function in ("all", "all!"):
         return node
     if is_repo(module) and function == "preload":
-        return collection_load(args[0], aliases, depth + 1) if args else None
-    if function == "all" and module[:1].isupper() and not is_repo(module):
-        return node
-    if function.startswith("list_") and module[:1].isupper() and _unbounded_name(function):
-        return node
+        return (
+            collection_load(args[0], aliases, depth + 1, context_calls=context_calls)
+            if args
+            else None
+        )
+    listing = (function == "all" and not is_repo(module)) or (
+        function.startswith("list_") and _unbounded_name(function)
+    )
+    if listing and module[:1].isupper():
+        return node if context_calls else None
     if module == "Enum" and function == "to_list" and args:
         source = args[0]
         inner = aliases.call_target(source) if source.type == "call" else None
@@ -108,7 +126,11 @@ def collection_load(node: Node, aliases: ModuleAliases, depth: int = 0) -> Node 
             return node
         return None
     if module == "Enum" and function in ("map", "filter", "reject", "sort", "sort_by", "uniq"):
-        return collection_load(args[0], aliases, depth + 1) if args else None
+        return (
+            collection_load(args[0], aliases, depth + 1, context_calls=context_calls)
+            if args
+            else None
+        )
     return None
 
 
@@ -149,3 +171,12 @@ def _mentions_bound(node: Node, aliases: ModuleAliases, depth: int) -> bool:
             if bound is not None and _mentions_bound(bound, aliases, depth + 1):
                 return True
     return False
+
+
+def project_without_ecto(facts: ProjectFacts) -> bool:
+    """A workspace is known and declares no Ecto repo: its ``list_*`` functions are not queries."""
+    # ``facts.repos`` is read from config and can name non-Ecto adapters: ask for ``use Ecto.Repo``.
+    if facts.root is None:
+        return False
+    declared = facts.get("ecto_repos")
+    return isinstance(declared, frozenset) and not declared

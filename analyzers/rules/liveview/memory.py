@@ -14,6 +14,7 @@ Both offer the same fix, "Convert @items to a stream" (see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -21,10 +22,10 @@ from analyzers import heex, syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.liveview.calls import collection_load
+from analyzers.rules.liveview.calls import collection_load, project_without_ecto
 from analyzers.rules.liveview.module_rules import LiveModule, live_modules
 from analyzers.rules.liveview.streams import module_templates, stream_plan
-from analyzers.rules.liveview.writes import assign_writes, bounded_elsewhere
+from analyzers.rules.liveview.writes import assign_writes, bounded_elsewhere, shrunk_elsewhere
 
 STREAM_SAMPLE = """\
 def mount(_params, _session, socket) do
@@ -78,11 +79,12 @@ def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
     """LV001: assigns of unbounded database collections."""
     for module in live_modules(ctx):
         temporary = _temporary_assigns(module)
+        context_calls = not project_without_ecto(ctx.facts)
         for write in assign_writes(module):
             if write.kind == "update" or write.value is None or write.key in temporary:
                 continue
-            load = collection_load(write.value, module.aliases)
-            if load is None or _only_options(ctx, module, write.key):
+            load = collection_load(write.value, module.aliases, context_calls=context_calls)
+            if load is None or _not_rendered_as_list(ctx, module, write.key):
                 continue
             plan = stream_plan(ctx, module, write.key)
             finding = ctx.finding(
@@ -104,6 +106,8 @@ def check_growing_list(ctx: FileContext) -> Iterator[Finding]:
             if write.growth is None or write.key in temporary:
                 continue
             if write.function in ("mount", "render") or bounded_elsewhere(write):
+                continue
+            if shrunk_elsewhere(module, write.key):
                 continue
             plan = stream_plan(ctx, module, write.key)
             where = "prepends" if write.growth.prepend else "appends"
@@ -130,17 +134,30 @@ def _temporary_assigns(module: LiveModule) -> set[str]:
     return found
 
 
-def _only_options(ctx: FileContext, module: LiveModule, key: str) -> bool:
-    """The templates use ``@key`` only as a select's ``options``: a short, fixed list."""
-    uses = 0
-    option_uses = 0
-    for _path, template in module_templates(ctx, module):
+def _not_rendered_as_list(ctx: FileContext, module: LiveModule, key: str) -> bool:
+    """The module's templates are known and never render ``@key`` as a list.
+
+    Rendering as a list means a ``:for`` or ``for`` over it, or passing it whole
+    to a component (``rows={@key}``, but not a select's ``options``). An
+    assign used only as a lookup table or as options is small reference data,
+    and a stream could not serve it anyway.
+    """
+    templates = module_templates(ctx, module)
+    if not templates:
+        return False
+    generator = re.compile(rb"<-\s*@" + re.escape(key.encode()) + rb"(?![\w?!])")
+    for _path, template in templates:
+        if any(loop.assign == key for loop in template.loops()):
+            return False
+        if generator.search(template.source, template.start, template.end):
+            return False
         for element in template.elements:
+            if element.kind == "tag":
+                continue
             for attr in element.attributes:
-                if attr.expression is None:
+                if attr.name == "options" or attr.expression is None:
                     continue
-                nodes = [n for top in attr.expression.nodes for n in syntax.walk(top)]
-                if any(heex.assign_name(n) == key for n in nodes):
-                    uses += 1
-                    option_uses += attr.name == "options"
-    return uses > 0 and uses == option_uses
+                nodes = attr.expression.nodes
+                if len(nodes) == 1 and heex.assign_name(nodes[0]) == key:
+                    return False
+    return True

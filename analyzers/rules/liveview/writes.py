@@ -36,7 +36,7 @@ class AssignWrite:
     """One key written by one call.
 
     ``value`` is the assigned expression (the function body for ``assign_new``,
-    None when it cannot be read); ``rest`` is the text of the call's other
+    the updating function for ``update``; None when it cannot be read); ``rest`` is the text of the call's other
     keyword pairs (keyword form with several keys), else None.
     """
 
@@ -95,7 +95,7 @@ def _read_write(
             growth = growth_of_function(args[2])
             return [
                 AssignWrite(
-                    call, key, "update", "positional", None, function, definition, growth=growth
+                    call, key, "update", "positional", args[2], function, definition, growth=growth
                 )
             ]
         growth = growth_of_value(args[2], key)
@@ -232,4 +232,33 @@ def bounded_elsewhere(write: AssignWrite) -> bool:
         name = syntax.call_name(call) or ""
         if name in BOUNDING_CALLS:
             return True
+    return False
+
+
+SHRINKING = (
+    b"Enum.filter",
+    b"Enum.reject",
+    b"List.delete",
+    b" -- ",
+    b"tl(",
+    *map(str.encode, BOUNDING_CALLS),
+)
+
+
+def shrunk_elsewhere(module: LiveModule, key: str) -> bool:
+    """Whether the module also removes items from ``@key`` or tests membership: a toggled set.
+
+    A list of selected options that grows on "select" and shrinks on "deselect"
+    is bounded by the options, not by time.
+    """
+    for write in assign_writes(module):
+        if write.key != key or write.value is None:
+            continue
+        if any(word in (write.value.text or b"") for word in SHRINKING):
+            return True
+        for call in syntax.walk(write.definition):
+            if call.type == "call" and syntax.call_name(call) == "Enum.member?":
+                args = syntax.effective_args(call)
+                if args and assigns_read(args[0]) == key:
+                    return True
     return False

@@ -5,8 +5,11 @@ The fix they share (convert to a stream) is tested in ``test_streams.py``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from analyzers.facts import FactIndex
 from tests.ruletools import dedent, flagged_text, only
 
 PATH = "lib/my_app_web/live/post_live/index.ex"
@@ -265,3 +268,91 @@ def test_lv006_quiet_in_mount_and_with_temporary_assigns() -> None:
         """
     )
     assert only("LV006", temporary, PATH) == []
+
+
+def test_lv001_context_lists_need_an_ecto_project(tmp_path: Path) -> None:
+    source = live(
+        """
+        def mount(_params, _session, socket) do
+          {:ok, assign(socket, :sessions, Sessions.list_sessions())}
+        end
+        """
+    )
+    without_ecto = FactIndex.scan(tmp_path).facts()
+    assert only("LV001", source, PATH, facts=without_ecto) == []
+    (tmp_path / "repo.ex").write_text(
+        "defmodule MyApp.Repo do\n  use Ecto.Repo, otp_app: :my_app\nend\n"
+    )
+    with_ecto = FactIndex.scan(tmp_path).facts()
+    assert len(only("LV001", source, PATH, facts=with_ecto)) == 1
+    # A file analysed alone (no project) is flagged.
+    assert len(only("LV001", source, PATH)) == 1
+
+
+def test_lv001_quiet_when_the_template_uses_it_as_a_lookup() -> None:
+    source = live(
+        '''
+        def mount(_params, _session, socket) do
+          {:ok, assign(socket, :org_keys, Accounts.list_org_keys())}
+        end
+
+        def render(assigns) do
+          ~H"""
+          <p :for={archive <- @archives}>{key_name(archive, @org_keys)}</p>
+          """
+        end
+        '''
+    )
+    assert only("LV001", source, PATH) == []
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<ul><li :for={post <- @posts}>{post.title}</li></ul>",
+        "<%= for post <- @posts do %><p>{post.title}</p><% end %>",
+        '<.table id="posts" rows={@posts}><:col :let={p}>{p.title}</:col></.table>',
+    ],
+)
+def test_lv001_flagged_when_the_template_renders_the_list(markup: str) -> None:
+    source = live(
+        f'''
+        def mount(_params, _session, socket) do
+          {{:ok, assign(socket, :posts, Blog.list_posts())}}
+        end
+
+        def render(assigns) do
+          ~H"""
+          {markup}
+          """
+        end
+        '''
+    )
+    assert len(only("LV001", source, PATH)) == 1
+
+
+def test_lv006_quiet_for_a_toggled_selection() -> None:
+    source = live(
+        """
+        def handle_event("toggle", %{"opt" => opt}, socket) do
+          if Enum.member?(socket.assigns.selected, opt) do
+            {:noreply, assign(socket, :selected, Enum.reject(socket.assigns.selected, &(&1 == opt)))}
+          else
+            {:noreply, assign(socket, :selected, [opt | socket.assigns.selected])}
+          end
+        end
+        """
+    )
+    assert only("LV006", source, PATH) == []
+    removed_elsewhere = live(
+        """
+        def handle_event("pick", %{"tag" => tag}, socket) do
+          {:noreply, update(socket, :tags, &[tag | &1])}
+        end
+
+        def handle_event("unpick", %{"tag" => tag}, socket) do
+          {:noreply, update(socket, :tags, &List.delete(&1, tag))}
+        end
+        """
+    )
+    assert only("LV006", removed_elsewhere, PATH) == []

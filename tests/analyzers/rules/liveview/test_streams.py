@@ -369,6 +369,17 @@ COLOCATED_TEMPLATE = """\
 """
 
 
+def write_repo(root: Path) -> None:
+    """Make ``root`` an Ecto project (its ``list_*`` context functions are queries)."""
+    repo = root / "lib" / "my_app" / "repo.ex"
+    repo.parent.mkdir(parents=True, exist_ok=True)
+    repo.write_text(
+        "defmodule MyApp.Repo do\n"
+        "  use Ecto.Repo, otp_app: :my_app, adapter: Ecto.Adapters.Postgres\n"
+        "end\n"
+    )
+
+
 def test_colocated_template_edited_in_the_same_fix(
     tmp_path: Path, elixir_parser: ElixirParser
 ) -> None:
@@ -378,6 +389,7 @@ def test_colocated_template_edited_in_the_same_fix(
     template_path = folder / "index.html.heex"
     module_path.write_text(COLOCATED_MODULE)
     template_path.write_text(COLOCATED_TEMPLATE)
+    write_repo(tmp_path)
     facts = FactIndex.scan(tmp_path).facts()
 
     findings = analyze(module_path.read_bytes(), str(module_path), facts=facts).findings
@@ -423,6 +435,7 @@ def test_sample_app_post_index_converts_to_a_working_stream(
     folder.mkdir(parents=True)
     for name in ("index.ex", "index.html.heex"):
         (folder / name).write_bytes((sample / live_dir / name).read_bytes())
+    write_repo(tmp_path)
     facts = FactIndex.scan(tmp_path).facts()
     module_path = folder / "index.ex"
     template_path = folder / "index.html.heex"

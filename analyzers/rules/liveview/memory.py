@@ -137,8 +137,8 @@ def _temporary_assigns(module: LiveModule) -> set[str]:
 def _not_rendered_as_list(ctx: FileContext, module: LiveModule, key: str) -> bool:
     """The module's templates are known and never render ``@key`` as a list.
 
-    Rendering as a list means a ``:for`` or ``for`` over it, or passing it whole
-    to a component (``rows={@key}``, but not a select's ``options``). An
+    Rendering as a list means a ``:for`` (not on ``<option>``) or ``for`` over it,
+    or passing it whole to a component (``rows={@key}``, but not a select's ``options``). An
     assign used only as a lookup table or as options is small reference data,
     and a stream could not serve it anyway.
     """
@@ -147,9 +147,12 @@ def _not_rendered_as_list(ctx: FileContext, module: LiveModule, key: str) -> boo
         return False
     generator = re.compile(rb"<-\s*@" + re.escape(key.encode()) + rb"(?![\w?!])")
     for _path, template in templates:
-        if any(loop.assign == key for loop in template.loops()):
+        # ``<option :for={...}>`` lists a select's choices: reference data, not a feed.
+        if any(loop.assign == key and loop.element.name != "option" for loop in template.loops()):
             return False
-        if generator.search(template.source, template.start, template.end):
+        # ``<%= for post <- @posts do %>`` and ``{for post <- @posts, do: ...}``.
+        bodies = (e for e in template.expressions if e.kind != "attribute")
+        if any(generator.search(e.source, e.start, e.end) for e in bodies):
             return False
         for element in template.elements:
             if element.kind == "tag":

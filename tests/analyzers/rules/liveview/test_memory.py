@@ -289,6 +289,25 @@ def test_lv001_context_lists_need_an_ecto_project(tmp_path: Path) -> None:
     assert len(only("LV001", source, PATH)) == 1
 
 
+def test_lv001_quiet_for_looped_select_options() -> None:
+    source = live(
+        '''
+        def mount(_params, _session, socket) do
+          {:ok, assign(socket, :sources, Sources.list_sources())}
+        end
+
+        def render(assigns) do
+          ~H"""
+          <select name="source">
+            <option :for={source <- @sources} value={source.id}>{source.name}</option>
+          </select>
+          """
+        end
+        '''
+    )
+    assert only("LV001", source, PATH) == []
+
+
 def test_lv001_quiet_when_the_template_uses_it_as_a_lookup() -> None:
     source = live(
         '''

@@ -147,10 +147,17 @@ def check_unsupervised_process(ctx: FileContext) -> Iterator[Finding]:
             message = (
                 f"`{kind}` in `{function}` starts a process no supervisor knows about: a crash "
                 "loses its work and a deploy kills it mid-way; use "
-                "`Task.Supervisor.start_child(MyApp.TaskSupervisor, fn -> ... end)`"
+                f"`Task.Supervisor.start_child({_task_supervisor(info)}, fn -> ... end)`"
             )
         where = syntax.call_target(call) or call
         yield ctx.finding(UNSUPERVISED_PROCESS, where, message)
+
+
+def _task_supervisor(info: ModuleInfo) -> str:
+    """``MyApp.TaskSupervisor`` for a module of ``MyApp`` or ``MyAppWeb`` (the generators' name)."""
+    app = info.name.split(".", 1)[0]
+    app = app.removesuffix("Web") or app
+    return f"{app}.TaskSupervisor"
 
 
 def _async_discarded(info: ModuleInfo, call: Node, definition: Node) -> bool:

@@ -143,6 +143,12 @@ def test_ot001_reads_spawn_with_module_function_arguments() -> None:
     assert len(only("OT001", source, LIB)) == 1
 
 
+def test_ot001_names_the_applications_task_supervisor() -> None:
+    source = module("def go do\n  Task.start(fn -> :ok end)\nend", name="ShopWeb.CartLive")
+    [finding] = only("OT001", source, WEB)
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> ... end)" in finding.message
+
+
 def test_ot001_does_not_mistake_another_task_module() -> None:
     source = module("def go do\n  Task.start(fn -> :ok end)\nend", "alias MyApp.Jobs.Task")
     assert only("OT001", source, LIB) == []

@@ -70,7 +70,7 @@ end""",
 UNSAFE_BINARY_TO_TERM = RuleMeta(
     code="OT004",
     slug="unsafe-binary-to-term",
-    title="`:erlang.binary_to_term/1` without `[:safe]` on data that may come from outside",
+    title="`:erlang.binary_to_term/1` without `[:safe]` on data from outside",
     severity=Severity.ERROR,
     rationale=(
         "`:erlang.binary_to_term/1` decodes anything: a crafted binary can create unlimited "

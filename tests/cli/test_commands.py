@@ -50,7 +50,7 @@ def test_rules_json_and_text(run: Runner) -> None:
     assert mg001["docs"].endswith("#mg001-index-not-concurrent")
     text = run("rules").out.splitlines()
     assert len(text) == len(rules)
-    first = text[0].split()
+    first = next(line.split() for line in text if line.startswith("MG001"))
     assert first[:3] == ["MG001", "index-not-concurrent", mg001["severity"]]
 
 

@@ -166,12 +166,28 @@ def _heavy_call(ctx: FileContext, call: Node) -> str | None:
     found = repo_call(ctx, call)
     name = syntax.call_name(call) or ""
     if found is not None and found.function in COLLECTION_READS:
-        return f"a whole `{name}` result"
+        return None if _selects(call) else f"a whole `{name}` result"
     if found is not None and found.function == "preload":
         return "a record with preloaded associations"
     if name.rsplit(".", 1)[-1].startswith("list_"):
         return f"the whole `{name}` collection"
     return None
+
+
+def _selects(call: Node) -> bool:
+    """The query picks its own columns (``select: p.id``): rows are already minimal."""
+    args = syntax.effective_args(call)
+    if not args:
+        return False
+    query = args[0]
+    if query.type == "identifier":
+        query = binding_of(query) or query
+    for node in syntax.walk(query):
+        if node.type == "keyword" and syntax.keyword_name(node) == "select":
+            return True
+        if node.type == "call" and syntax.call_function(node) == "select":
+            return True
+    return False
 
 
 @register(REQUERY_ON_BROADCAST)

@@ -110,6 +110,18 @@ def test_ps001_flags_collections_and_preloaded_records(
           MyAppWeb.Endpoint.broadcast("posts", "new", %{id: post.id, title: post.title})
         end
         """,
+        """
+        def refresh do
+          ids = Repo.all(from p in Post, select: p.id)
+          Phoenix.PubSub.broadcast(MyApp.PubSub, "posts", {:posts_changed, ids})
+        end
+        """,
+        """
+        def refresh do
+          query = Post |> where(published: true) |> select([p], map(p, [:id, :title]))
+          Phoenix.PubSub.broadcast(MyApp.PubSub, "posts", {:posts_changed, Repo.all(query)})
+        end
+        """,
         # A helper forwarding whatever it was given: the call site decides.
         """
         defp broadcast({:ok, post}, event) do

@@ -174,10 +174,12 @@ def _macro_aliased_repo(ctx: FileContext, module: str) -> str | None:
 
 def repo_call(ctx: FileContext, node: Node) -> RepoCall | None:
     """The :class:`RepoCall` for ``node`` if it is one."""
-    for found in repo_calls(ctx):
-        if found.node == node:
-            return found
-    return None
+    by_range = ctx.memo(
+        "ecto.repo_calls_by_range",
+        lambda: {(c.node.start_byte, c.node.end_byte): c for c in repo_calls(ctx)},
+    )
+    found = by_range.get((node.start_byte, node.end_byte))
+    return found if found is not None and found.node == node else None
 
 
 def is_multi_call(ctx: FileContext, call: Node) -> bool:

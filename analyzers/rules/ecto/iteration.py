@@ -105,10 +105,15 @@ def is_constant_collection(node: Node | None) -> bool:
 
 def innermost_iteration(ctx: FileContext, node: Node) -> Iteration | None:
     """The innermost iteration whose per-element body contains ``node``."""
-    best: Iteration | None = None
-    for item in iterations(ctx):
-        for body in item.bodies:
-            inside = body.start_byte <= node.start_byte and node.end_byte <= body.end_byte
-            if inside and (best is None or item.call.start_byte >= best.call.start_byte):
-                best = item
-    return best
+    by_call = ctx.memo(
+        "ecto.iterations_by_call", lambda: {i.call.start_byte: i for i in iterations(ctx)}
+    )
+    for parent in syntax.ancestors(node):
+        item = by_call.get(parent.start_byte) if parent.type == "call" else None
+        if item is None or item.call != parent:
+            continue
+        if any(
+            b.start_byte <= node.start_byte and node.end_byte <= b.end_byte for b in item.bodies
+        ):
+            return item
+    return None

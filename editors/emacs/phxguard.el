@@ -378,6 +378,7 @@ Interactively, BEG..END is the region, or point."
 (define-minor-mode phxguard-mode
   "phxguard's hints in this buffer, beside whatever server eglot runs for it."
   :lighter " phxguard"
+  :keymap (make-sparse-keymap)
   (cond
    ((not buffer-file-name)
     (setq phxguard-mode nil))

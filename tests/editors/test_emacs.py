@@ -8,6 +8,7 @@ or Expert: eglot runs one server per major mode.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -42,14 +43,17 @@ def _has_eglot() -> bool:
     return probe.returncode == 0
 
 
+# CI installs Emacs and eglot (.ci/run): there a missing one fails instead of skipping.
+HAS_EGLOT = _has_eglot()
 pytestmark = pytest.mark.skipif(
-    not _has_eglot(), reason="emacs with eglot is not installed (.ci/run installs it)"
+    not HAS_EGLOT and not os.environ.get("CI"),
+    reason="emacs with eglot is not installed (.ci/run installs it)",
 )
 
 
 def run_emacs(tmp_path: Path, rel: str, prefix: str, mode: str) -> tuple[Path, dict[str, Any]]:
     """Open ``rel`` of a fresh sample-app copy in batch Emacs and run the scenario."""
-    assert EMACS is not None
+    assert EMACS is not None and HAS_EGLOT, "emacs with eglot is not installed"
     root = make_workspace(tmp_path)
     result = tmp_path / "result.json"
     env = server_env(

@@ -22,6 +22,13 @@ from analyzers.parsing import parse_elixir
 
 SCHEMAS = "ecto_schemas"
 REPOS = "ecto_repos"
+QUERY_FUNCTIONS = "ecto_query_functions"
+REPO_READS = frozenset(
+    {
+        "all", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate", "exists?",
+        "preload", "reload", "reload!", "stream",
+    }
+)  # fmt: skip
 ASSOCIATION_KINDS = frozenset({"has_many", "has_one", "belongs_to", "many_to_many"})
 FIELD_MACROS = frozenset({"field", "embeds_one", "embeds_many", "timestamps"})
 
@@ -149,6 +156,104 @@ def combine_repos(per_file: Mapping[str, RepoDeclarations]) -> frozenset[str]:
     wrappers = {module for module, targets in delegates.items() if targets & repos}
     return frozenset(repos | wrappers)
 
+
+# module -> (functions that read through a repo, function -> module it delegates to)
+QueryFunctions = dict[str, tuple[frozenset[str], dict[str, str]]]
+
+
+def wants_query_functions(path: str, source: bytes) -> bool:
+    """Application modules that call a repo or delegate (``.ex`` only: scripts are not APIs)."""
+    return path.endswith(".ex") and (b"Repo" in source or b"defdelegate" in source)
+
+
+def collect_query_functions(tree: Tree) -> QueryFunctions:
+    """Per module: the public and private functions that run a repo read, directly or locally.
+
+    A read is a call to a module whose last segment ends in ``Repo`` (after the
+    module's aliases); a function that calls such a function of its own module
+    reads too.
+    """
+    found: QueryFunctions = {}
+    for module, aliases in aliases_by_module(tree.root_node):
+        reads: set[str] = set()
+        calls: dict[str, set[str]] = {}
+        delegates: dict[str, str] = {}
+        for statement in syntax.block_statements(syntax.do_block(module)):
+            if statement.type != "call":
+                continue
+            if syntax.call_name(statement) == "defdelegate":
+                _read_delegate(statement, aliases, delegates)
+                continue
+            named = syntax.def_name(statement)
+            if named is None:
+                continue
+            local = calls.setdefault(named[1], set())
+            for node in syntax.walk(statement):
+                if node.type != "call" or node == statement:
+                    continue
+                name = syntax.call_name(node)
+                if name is None:
+                    continue
+                if "." not in name:
+                    local.add(name)
+                    continue
+                target = aliases.call_target(node)
+                if (
+                    target is not None
+                    and target[0].rsplit(".", 1)[-1].endswith("Repo")
+                    and target[1] in REPO_READS
+                ):
+                    reads.add(named[1])
+        changed = True
+        while changed:
+            grown = {name for name, callees in calls.items() if callees & reads} - reads
+            reads |= grown
+            changed = bool(grown)
+        if reads or delegates:
+            found[aliases.module] = (frozenset(reads), delegates)
+    return found
+
+
+def _read_delegate(node: Node, aliases: ModuleAliases, delegates: dict[str, str]) -> None:
+    args = syntax.call_args(node)
+    target = syntax.option(node, "to")
+    head = args[0] if args else None
+    if head is None or target is None or target.type != "alias":
+        return
+    name = syntax.call_name(head) if head.type == "call" else syntax.text(head)
+    if name and "." not in name:
+        alias_value = syntax.option(node, "as")
+        delegated = syntax.atom_value(alias_value) if alias_value is not None else None
+        delegates[name] = f"{aliases.expand(syntax.text(target))}.{delegated or name}"
+
+
+def combine_query_functions(per_file: Mapping[str, QueryFunctions]) -> dict[str, frozenset[str]]:
+    """Module -> functions that read through a repo, delegations followed."""
+    reads: dict[str, set[str]] = {}
+    delegates: dict[str, dict[str, str]] = {}
+    for path in sorted(per_file):
+        for module, (names, delegated) in per_file[path].items():
+            reads.setdefault(module, set()).update(names)
+            delegates.setdefault(module, {}).update(delegated)
+    for _ in range(3):  # delegation chains are short
+        for module, delegated in delegates.items():
+            for name, target in delegated.items():
+                target_module, _, target_name = target.rpartition(".")
+                if target_name in reads.get(target_module, set()):
+                    reads.setdefault(module, set()).add(name)
+    return {module: frozenset(names) for module, names in reads.items() if names}
+
+
+register_collector(
+    FactCollector(
+        name=QUERY_FUNCTIONS,
+        wants=wants_query_functions,
+        collect=lambda path, source, tree: collect_query_functions(
+            tree if tree is not None else parse_elixir(source)
+        ),
+        combine=combine_query_functions,
+    )
+)
 
 register_collector(
     FactCollector(

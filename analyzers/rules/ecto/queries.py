@@ -1,7 +1,8 @@
 """EC001 n-plus-one and EC004 unbounded-query: queries that run per element or without bound.
 
 EC001 flags a repo read (``Repo.get!``, ``Repo.preload`` of one element...)
-or a context ``get_*``/``list_*`` call inside the per-element body of an
+or a context ``get_*``/``list_*`` call (one the workspace shows reading through
+a repo, itself or by delegation; by module name when a file stands alone) inside the per-element body of an
 ``Enum``/``Stream`` iteration or a ``for`` comprehension over a collection
 that is not a literal. Queries inside a transaction are still flagged (a
 transaction does not make N queries one). Scripts and tests (``.exs``, files
@@ -24,6 +25,7 @@ from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
+from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
 from analyzers.rules.ecto.iteration import innermost_iteration
 from analyzers.rules.ecto.writes import is_test_path
 
@@ -126,7 +128,7 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
                 yield call, name
             continue
         resolved = resolve(ctx, call)
-        if resolved is not None and _is_context_module(ctx, call, resolved[0]):
+        if resolved is not None and _is_context_lookup(ctx, call, *resolved):
             yield call, name
 
 
@@ -134,10 +136,22 @@ def _is_lookup_name(function: str) -> bool:
     return function.startswith(("get_", "list_")) and len(function) > 5
 
 
-def _is_context_module(ctx: FileContext, call: Node, module: str) -> bool:
-    """An application module of the same project (``MyApp.Accounts`` from ``MyAppWeb.*``)."""
+def _is_context_lookup(ctx: FileContext, call: Node, module: str, function: str) -> bool:
+    """A lookup in an application module that queries the database.
+
+    With workspace facts: the function (or what it delegates to) runs a repo
+    read. A file analysed alone: a module of the same project
+    (``MyApp.Accounts`` from ``MyAppWeb.*``) that is not a repo.
+    """
     if module.startswith(":") or is_repo_module(ctx, module):
         return False
+    known: dict[str, frozenset[str]] = ctx.facts.get(QUERY_FUNCTIONS) or {}
+    if known:
+        return function in known.get(module, frozenset())
+    return _is_same_application(call, module)
+
+
+def _is_same_application(call: Node, module: str) -> bool:
     first = module.split(".", 1)[0]
     if first in NOT_APPLICATION:
         return False

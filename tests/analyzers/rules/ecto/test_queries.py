@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analyzers.model import Severity
-from analyzers.project import ProjectFacts, RepoFacts
+from analyzers.project import ProjectFacts, RepoFacts, facts_from_sources
 from tests.ruletools import flagged_text, only
 
 CONTEXT_PATH = "lib/my_app/blog.ex"
@@ -243,3 +243,56 @@ def test_bounded_or_opaque_queries_are_not_flagged(action: str) -> None:
 def test_context_modules_are_not_web_modules() -> None:
     source = blog("def list_posts, do: Repo.all(Post)")
     assert ec004(source, CONTEXT_PATH) == []
+
+
+ACCOUNTS = """
+defmodule MyApp.Accounts do
+  import Ecto.Query
+  alias MyApp.Repo
+  alias MyApp.Accounts.User
+
+  def get_user!(id), do: Repo.get!(User, id)
+  def list_admins, do: admins_query() |> fetch_all()
+  def get_setting(key), do: Application.get_env(:my_app, key)
+  defdelegate get_team(id), to: MyApp.Accounts.Teams, as: :fetch_team
+
+  defp admins_query, do: where(User, admin: true)
+  defp fetch_all(query), do: Repo.all(query)
+end
+"""
+TEAMS = """
+defmodule MyApp.Accounts.Teams do
+  alias MyApp.Repo
+  def fetch_team(id), do: Repo.get(MyApp.Accounts.Team, id)
+end
+"""
+
+
+def workspace() -> ProjectFacts:
+    """A workspace whose Accounts context queries in some functions and not others."""
+    return facts_from_sources(
+        ".",
+        {
+            "lib/my_app/accounts.ex": ACCOUNTS.encode(),
+            "lib/my_app/accounts/teams.ex": TEAMS.encode(),
+            "lib/my_app/repo.ex": b"defmodule MyApp.Repo do\n  use Ecto.Repo, otp_app: :a\nend\n",
+        },
+    )
+
+
+def test_workspace_facts_tell_which_context_lookups_query() -> None:
+    source = blog(
+        "def enrich(posts) do\n"
+        "  Enum.map(posts, fn post ->\n"
+        "    {MyApp.Accounts.get_user!(post.author_id), MyApp.Accounts.list_admins(),\n"
+        "     MyApp.Accounts.get_setting(:theme), MyApp.Accounts.get_team(post.team_id)}\n"
+        "  end)\n"
+        "end"
+    )
+    assert ec001(source, facts=workspace()) == [
+        "MyApp.Accounts.get_user!(post.author_id)",
+        "MyApp.Accounts.list_admins()",
+        "MyApp.Accounts.get_team(post.team_id)",
+    ]
+    # Without the workspace, the module name decides (same application).
+    assert len(ec001(source)) == 4

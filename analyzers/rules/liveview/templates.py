@@ -1,5 +1,9 @@
 """LV004 (database work while rendering) and LV005 (double submit) in templates and ``render/1``.
 
+LV004 counts repo calls, and calls of the project's context functions that
+query (workspace facts, :mod:`analyzers.rules.liveview.query_facts`; for a
+module outside the known workspace, ``list_*``/``get_*`` by name).
+
 Templates are ``~H`` sigils of LiveView and LiveComponent modules and the
 ``.heex`` files the LiveView facts attach to such a module (colocated or
 through ``embed_templates``). A sigil's module is read from the file being
@@ -27,6 +31,7 @@ from analyzers.rules.liveview.facts import (
     ModuleFacts,
     read_module,
 )
+from analyzers.rules.liveview.query_facts import QUERY_FACTS
 
 WORK_IN_RENDER = RuleMeta(
     code="LV004",
@@ -149,14 +154,15 @@ def _database_call(
         module, function = name.rsplit(".", 1)
     if is_repo_module(ctx, module) or _is_known_repo_alias(ctx, module):
         return name
-    if owner is None or not function.startswith(_CONTEXT_PREFIXES):
-        return None
-    app = _app_namespace(owner)
-    if not module.startswith(app + "."):
+    if owner is None or not module.startswith(_app_namespace(owner) + "."):
         return None
     if any(part.endswith("Web") for part in module.split(".")):
         return None  # a web-layer helper, not a context
-    return name
+    querying: dict[str, frozenset[str]] = ctx.facts.get(QUERY_FACTS)
+    if module in querying:
+        # A workspace module: only functions that reach the repo count, whatever their name.
+        return name if function in querying[module] else None
+    return name if function.startswith(_CONTEXT_PREFIXES) else None
 
 
 def _is_known_repo_alias(ctx: FileContext, module: str) -> bool:

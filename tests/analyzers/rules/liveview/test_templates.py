@@ -104,6 +104,59 @@ def test_lv004_repo_named_module_that_is_not_the_projects_repo() -> None:
     assert len(only("LV004", source, LIVE_PATH)) == 1  # alone, a *Repo module is taken for one
 
 
+CONTEXT = """
+defmodule Shop.Catalog do
+  alias Shop.Repo
+  alias Shop.Catalog.Product
+
+  def list_categories, do: ~w(books music)
+
+  def count_reviews(product), do: review_query(product) |> Repo.aggregate(:count)
+
+  def get_price_label(product), do: "$#{product.price}"
+
+  defp review_query(product), do: Ecto.assoc(product, :reviews)
+end
+"""
+
+SCHEMA = """
+defmodule Shop.Catalog.Product do
+  use Ecto.Schema
+
+  schema "products" do
+    field :name, :string
+  end
+
+  def get_display_name(product), do: String.upcase(product.name)
+end
+"""
+
+
+def test_lv004_workspace_contexts_count_by_what_their_functions_do() -> None:
+    source = '''
+    defmodule ShopWeb.ProductLive do
+      use ShopWeb, :live_view
+      alias Shop.Catalog
+      alias Shop.Catalog.Product
+
+      def render(assigns) do
+        ~H"""
+        <option :for={c <- Catalog.list_categories()}>{c}</option>
+        <p>{Catalog.count_reviews(@product)} {Catalog.get_price_label(@product)}</p>
+        <p>{Product.get_display_name(@product)} {Shop.Orders.list_orders()}</p>
+        """
+      end
+    end
+    '''
+    facts = project({"lib/shop/catalog.ex": CONTEXT, "lib/shop/catalog/product.ex": SCHEMA})
+    found = only("LV004", source, LIVE_PATH, facts=facts)
+    # Shop.Orders is not in the workspace: its list_* is taken at its name.
+    assert [flagged_text(source, f) for f in found] == [
+        "Catalog.count_reviews(@product)",
+        "Shop.Orders.list_orders()",
+    ]
+
+
 LIVE_MODULE = """
 defmodule ShopWeb.CartLive.Show do
   use ShopWeb, :live_view

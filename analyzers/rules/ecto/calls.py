@@ -215,24 +215,39 @@ def in_transaction(ctx: FileContext, node: Node) -> bool:
 
 
 def _transaction_helpers(ctx: FileContext) -> frozenset[str]:
-    """Names of local functions called or captured inside a transaction scope."""
+    """Names of local functions called or captured inside a transaction or a Multi step.
+
+    ``Multi.run(:profile, &create_profile/2)`` and
+    ``Multi.run(:profile, __MODULE__, :create_profile, [])`` name helpers too.
+    """
 
     def build() -> frozenset[str]:
+        scopes = [c.node for c in repo_calls(ctx) if c.function in TRANSACTIONS]
+        if b"Multi" in ctx.source:
+            scopes += [c for c in ctx.nodes("call") if is_multi_call(ctx, c)]
         names: set[str] = set()
-        for found in repo_calls(ctx):
-            if found.function not in TRANSACTIONS:
-                continue
-            for node in syntax.walk(found.node):
-                if node.type == "call" and node != found.node:
-                    name = syntax.call_name(node)
-                    if name is not None and "." not in name:
-                        names.add(name)
-                elif node.type == "unary_operator" and syntax.operator(node) == "&":
-                    operand = node.child_by_field_name("operand")
-                    if operand is not None and operand.type == "binary_operator":
-                        left = operand.child_by_field_name("left")
-                        if left is not None and left.type == "identifier":
-                            names.add(syntax.text(left))
+        for scope in scopes:
+            names |= _local_references(scope)
+            args = syntax.call_args(scope)
+            if any(syntax.text(a) == "__MODULE__" for a in args):
+                names |= {v for a in args if (v := syntax.atom_value(a)) is not None}
         return frozenset(names)
 
     return ctx.memo("ecto.transaction_helpers", build)
+
+
+def _local_references(scope: Node) -> set[str]:
+    """Local functions called (``helper(x)``) or captured (``&helper/2``) inside ``scope``."""
+    names: set[str] = set()
+    for node in syntax.walk(scope):
+        if node.type == "call" and node != scope:
+            name = syntax.call_name(node)
+            if name is not None and "." not in name:
+                names.add(name)
+        elif node.type == "unary_operator" and syntax.operator(node) == "&":
+            operand = node.child_by_field_name("operand")
+            if operand is not None and operand.type == "binary_operator":
+                left = operand.child_by_field_name("left")
+                if left is not None and left.type == "identifier":
+                    names.add(syntax.text(left))
+    return names

@@ -7,7 +7,10 @@ variables bound in the same function to constants (literals, ``if`` choosing
 between literals, ``Application`` config, ``Schema.__schema__(:source)``), and
 utility statements that cannot take parameters at all (``SET``, ``REFRESH
 MATERIALIZED VIEW``, DDL, ``LOCK``, ``VACUUM``, ``NOTIFY``...), whose
-interpolated parts are identifiers or settings chosen by the code. The fix turns each interpolation into ``$n`` and passes
+interpolated parts are identifiers or settings chosen by the code. When the
+call already passes parameters, the SQL is being assembled from fragments
+(``WHERE #{Enum.join(conditions, " AND ")}`` with ``$n`` inside): only an
+interpolation in a value position (``= '#{name}'``, ``LIMIT #{n}``) is flagged. The fix turns each interpolation into ``$n`` and passes
 the values as parameters when every interpolated value is a plain variable
 or field in a value position (after ``=``, ``<``, ``LIKE``, ``LIMIT``...,
 optionally in single quotes), the SQL is written inline and the call has no
@@ -65,6 +68,8 @@ def check(ctx: FileContext) -> Iterable[Finding]:
                 continue
             written = bound
         if not _is_built(written):
+            continue
+        if _passes_parameters(call, sql) and not _value_interpolation(written):
             continue
         fixes = [fix] if written is sql and (fix := _parameter_fix(call, sql)) else []
         yield ctx.finding(
@@ -125,6 +130,34 @@ def _is_built(node: Node) -> bool:
     if node.type == "binary_operator" and syntax.operator(node) == "<>":
         parts = [node.child_by_field_name("left"), node.child_by_field_name("right")]
         return any(p is not None and (_is_built(p) or _is_value(p)) for p in parts)
+    return False
+
+
+def _passes_parameters(call: Node, sql: Node) -> bool:
+    """A parameters argument after the SQL that is not the literal ``[]``."""
+    args = syntax.positional_args(call)
+    after = [a for a in args if a.start_byte > sql.end_byte]
+    return bool(after) and not (after[0].type == "list" and not after[0].named_children)
+
+
+def _value_interpolation(node: Node) -> bool:
+    """A runtime interpolation right after ``=``, ``LIKE``, ``LIMIT``... (a value, not SQL)."""
+    if node.type == "binary_operator":
+        return any(
+            _value_interpolation(p)
+            for p in (node.child_by_field_name("left"), node.child_by_field_name("right"))
+            if p is not None
+        )
+    if node.type not in {"string", "sigil"}:
+        return False
+    before = ""
+    for child in node.children:
+        if child.type == "interpolation":
+            if _is_runtime(child) and VALUE_CONTEXT.search(before):
+                return True
+            before = ""
+        elif child.type in {"quoted_content", "escape_sequence"}:
+            before += syntax.text(child)
     return False
 
 

@@ -43,6 +43,12 @@ def ec003(source: str) -> list[str]:
             "~s(SELECT * FROM users WHERE name = '#{name}')",
         ),
         (
+            "def find(name, params) do\n"
+            "  Repo.query(\"SELECT * FROM users WHERE org = $1 AND name = '#{name}'\", params)\n"
+            "end",
+            "\"SELECT * FROM users WHERE org = $1 AND name = '#{name}'\"",
+        ),
+        (
             "alias Ecto.Adapters.SQL\n"
             'def count(table), do: SQL.query(Repo, "SELECT count(*) FROM #{table}", [])',
             '"SELECT count(*) FROM #{table}"',
@@ -73,6 +79,10 @@ def test_interpolated_sql_is_flagged(body: str, flagged: str) -> None:
         # Utility statements cannot take parameters.
         'def timeout(ms), do: Repo.query!("SET LOCAL lock_timeout = #{ms}")',
         'def refresh(view), do: Repo.query!(~s(REFRESH MATERIALIZED VIEW "#{view}"))',
+        # Fragments assembled around $n parameters.
+        "def filter(conditions, params) do\n"
+        '  Repo.query!("SELECT id FROM posts WHERE #{Enum.join(conditions, " AND ")}", params)\n'
+        "end",
         # Not a repo query.
         'def log(id), do: Logger.info("SELECT * FROM posts WHERE id = #{id}")',
     ],

@@ -140,6 +140,21 @@ def test_message_names_function_and_writes() -> None:
         "  user = Repo.insert!(User.changeset(%User{}, attrs))\n"
         "  Repo.insert!(%Profile{user_id: user.id})\n"
         "end",
+        # Helpers run as Multi steps.
+        "def register(attrs) do\n"
+        "  Ecto.Multi.new()\n"
+        "  |> Ecto.Multi.run(:user, &create_user(&1, &2, attrs))\n"
+        "  |> Ecto.Multi.run(:profile, __MODULE__, :create_profile, [])\n"
+        "  |> Repo.transaction()\n"
+        "end\n"
+        "defp create_user(_repo, _changes, attrs) do\n"
+        "  {:ok, user} = Repo.insert(User.changeset(%User{}, attrs))\n"
+        "  Repo.update(User.changeset(user, %{confirmed: true}))\n"
+        "end\n"
+        "def create_profile(_repo, %{user: user}) do\n"
+        "  Repo.insert!(%Profile{user_id: user.id})\n"
+        "  Repo.update(User.changeset(user, %{has_profile: true}))\n"
+        "end",
         # One write call site in a loop.
         "def import(rows), do: Enum.each(rows, &Repo.insert!(User.changeset(%User{}, &1)))",
         # Idempotent "create if missing" steps.

@@ -29,28 +29,41 @@ _MAX_DEPTH = 3
 
 @dataclass(frozen=True)
 class WriteCheck:
-    """What a handler clause does: the first create call (``Blog.create_post``) and any guard."""
+    """What a clause does: the first create call (``Blog.create_post``), any guard, and more.
+
+    ``target`` is the create call resolved (``("MyApp.Blog", "create_post")``);
+    ``mentions`` the modules the reachable code names (``Invitation`` ->
+    ``MyApp.Accounts.Invitation``), so a schema with a unique constraint counts.
+    """
 
     creates: str | None
     guarded: bool
+    target: tuple[str, str] | None = None
+    mentions: frozenset[str] = frozenset()
 
 
 def check_clause(
     clause: Node, module_defs: dict[str, list[Node]], aliases: ModuleAliases
 ) -> WriteCheck:
-    """Inspect a ``def handle_event`` clause and the same-module functions it calls."""
+    """Inspect a ``def`` clause and the same-module functions it calls."""
     creates: str | None = None
+    target: tuple[str, str] | None = None
     guarded = False
-    for call in _reachable_calls(clause, module_defs):
-        name = syntax.call_name(call) or ""
-        target = aliases.call_target(call) if "." in name else None
-        function = target[1] if target is not None else name
-        module = target[0] if target is not None else None
-        if _guards(call, module, function):
+    mentions: set[str] = set()
+    for node in _reachable(clause, module_defs):
+        if node.type == "alias":
+            mentions.add(aliases.expand(syntax.text(node)))
+            continue
+        name = syntax.call_name(node) or ""
+        resolved = aliases.call_target(node) if "." in name else None
+        function = resolved[1] if resolved is not None else name
+        module = resolved[0] if resolved is not None else None
+        if _guards(node, module, function):
             guarded = True
-        elif creates is None and module is not None and _creates(module, function):
-            creates = name
-    return WriteCheck(creates, guarded)
+        # Not elif: ``Repo.insert(x, on_conflict: :nothing)`` both creates and guards.
+        if creates is None and module is not None and _creates(module, function):
+            creates, target = name, resolved
+    return WriteCheck(creates, guarded, target, frozenset(mentions))
 
 
 def _guards(call: Node, module: str | None, function: str) -> bool:
@@ -79,8 +92,8 @@ def _is_context_lookup(function: str) -> bool:
     return (function.startswith("get_") and "_by" in function) or function.endswith("exists?")
 
 
-def _reachable_calls(clause: Node, module_defs: dict[str, list[Node]]) -> Iterator[Node]:
-    """Calls in ``clause`` and, breadth first, in same-module functions it calls."""
+def _reachable(clause: Node, module_defs: dict[str, list[Node]]) -> Iterator[Node]:
+    """Calls and aliases in ``clause`` and, breadth first, in same-module functions it calls."""
     seen: set[str] = set()
     frontier = [clause]
     for _depth in range(_MAX_DEPTH + 1):
@@ -91,6 +104,8 @@ def _reachable_calls(clause: Node, module_defs: dict[str, list[Node]]) -> Iterat
                 n for statement in syntax.body_nodes(definition) for n in syntax.walk(statement)
             )
             for node in body:
+                if node.type == "alias":
+                    yield node
                 if node.type != "call":
                     continue
                 yield node

@@ -100,6 +100,8 @@ class Handler:
     end: int
     creates: str | None = None
     guarded: bool = False
+    target: tuple[str, str] | None = None
+    mentions: tuple[str, ...] = ()
 
     @property
     def unguarded_create(self) -> str | None:
@@ -302,6 +304,8 @@ def read_module(
                             statement.end_byte,
                             found_writes.creates,
                             found_writes.guarded,
+                            found_writes.target,
+                            tuple(sorted(found_writes.mentions)),
                         )
                     )
     if kind == "other" and not handlers and not patterns:

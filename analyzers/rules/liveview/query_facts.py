@@ -1,17 +1,20 @@
-"""Workspace facts: which public functions of which modules query the database.
+"""Workspace facts: which functions of which modules query the database, and which creates are safe.
 
 A function "queries" when its body calls a repo (a module whose last name
 segment ends in ``Repo``, aliases applied) or a function of the same module
 that does. LV004 uses this to tell ``Blog.list_posts()`` (a query) from
 ``Blog.list_categories()`` returning a constant list: for a module of the
-workspace only its querying functions count. Available as
-``ctx.facts.get(QUERY_FACTS)``: a mapping of module name to the names of its
-querying functions (every module of the scanned files is a key).
+workspace only its querying functions count. LV005 uses the creates: a
+context's ``create_*`` guarded by an upsert or existence check, or writing a
+schema whose module declares a ``unique_constraint``, is not a double-submit
+risk. Available as ``ctx.facts.get(QUERY_FACTS)``: a mapping of module name to
+:class:`ModuleQueries` (every module of the scanned files is a key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from tree_sitter import Node, Tree
 
@@ -19,10 +22,36 @@ from analyzers import syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.facts import FactCollector, register_collector
 from analyzers.parsing import parse_elixir
+from analyzers.rules.liveview import event_writes
 
 QUERY_FACTS = "liveview.querying_functions"
 
-QueryingFunctions = Mapping[str, frozenset[str]]
+
+@dataclass(frozen=True)
+class ModuleQueries:
+    """One module: its querying public functions, its creates, its unique constraints."""
+
+    querying: frozenset[str] = frozenset()
+    unique_constraint: bool = False
+    # Public functions that insert: (name, guarded locally, modules their code names).
+    creates: tuple[tuple[str, bool, frozenset[str]], ...] = ()
+
+
+def create_is_guarded(
+    facts: Mapping[str, ModuleQueries], module: str, function: str, mentions: Iterable[str] = ()
+) -> bool:
+    """Whether a create is safe to repeat, as far as the workspace shows.
+
+    True when ``mentions`` (or the create function's own code, if it is a
+    workspace function) names a schema module with a ``unique_constraint``,
+    or the workspace function is guarded (upsert, existence check).
+    """
+    if any(facts.get(m, _EMPTY).unique_constraint for m in mentions):
+        return True
+    for name, guarded, named in facts.get(module, _EMPTY).creates:
+        if name == function:
+            return guarded or any(facts.get(m, _EMPTY).unique_constraint for m in named)
+    return False
 
 
 def wants(path: str, source: bytes) -> bool:
@@ -30,15 +59,47 @@ def wants(path: str, source: bytes) -> bool:
     return path.endswith(".ex") and "_web/" not in path.replace("\\", "/")
 
 
-def collect(path: str, source: bytes, tree: Tree | None) -> dict[str, frozenset[str]]:
-    """Per module of the file: its public functions that reach a repo (none without ``Repo``)."""
+def collect(path: str, source: bytes, tree: Tree | None) -> dict[str, ModuleQueries]:
+    """Per module of the file: querying functions, creates, unique constraints."""
     tree = tree if tree is not None else parse_elixir(source)
-    found: dict[str, frozenset[str]] = {}
+    found: dict[str, ModuleQueries] = {}
     mentions_repo = b"Repo" in source
+    may_be_unique = b"unique_constraint" in source
     for defmodule, aliases in aliases_by_module(tree.root_node):
-        body = syntax.body_nodes(defmodule) if mentions_repo else []
-        found[aliases.module] = _querying(body, aliases)
+        if not (mentions_repo or may_be_unique):
+            found[aliases.module] = _EMPTY
+            continue
+        body = syntax.body_nodes(defmodule)
+        found[aliases.module] = ModuleQueries(
+            querying=_querying(body, aliases) if mentions_repo else frozenset(),
+            unique_constraint=may_be_unique and _declares_unique(body),
+            creates=_creates(body, aliases) if mentions_repo else (),
+        )
     return found
+
+
+def _declares_unique(body: list[Node]) -> bool:
+    return any(
+        node.type == "call" and syntax.call_name(node) == "unique_constraint"
+        for statement in body
+        for node in syntax.walk(statement)
+    )
+
+
+def _creates(
+    body: list[Node], aliases: ModuleAliases
+) -> tuple[tuple[str, bool, frozenset[str]], ...]:
+    functions = event_writes.module_functions(body)
+    found: list[tuple[str, bool, frozenset[str]]] = []
+    for name, clauses in sorted(functions.items()):
+        if syntax.def_name(clauses[0]) != ("def", name):
+            continue
+        checks = [event_writes.check_clause(c, functions, aliases) for c in clauses]
+        if any(check.creates is not None for check in checks):
+            guarded = any(check.guarded for check in checks)
+            named = frozenset(m for check in checks for m in check.mentions)
+            found.append((name, guarded, named))
+    return tuple(found)
 
 
 def _querying(body: list[Node], aliases: ModuleAliases) -> frozenset[str]:
@@ -74,13 +135,14 @@ def _querying(body: list[Node], aliases: ModuleAliases) -> frozenset[str]:
     return frozenset(public & calls_repo)
 
 
-def combine(per_file: Mapping[str, dict[str, frozenset[str]]]) -> dict[str, frozenset[str]]:
-    """Every workspace module with its querying functions."""
-    merged: dict[str, frozenset[str]] = {}
+def combine(per_file: Mapping[str, dict[str, ModuleQueries]]) -> dict[str, ModuleQueries]:
+    """Every workspace module with its facts (a module split over files: later paths win)."""
+    merged: dict[str, ModuleQueries] = {}
     for path in sorted(per_file):
-        for module, names in per_file[path].items():
-            merged[module] = merged.get(module, frozenset()) | names
+        merged.update(per_file[path])
     return merged
 
+
+_EMPTY = ModuleQueries()
 
 register_collector(FactCollector(name=QUERY_FACTS, wants=wants, collect=collect, combine=combine))

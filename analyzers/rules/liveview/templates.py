@@ -31,7 +31,7 @@ from analyzers.rules.liveview.facts import (
     ModuleFacts,
     read_module,
 )
-from analyzers.rules.liveview.query_facts import QUERY_FACTS
+from analyzers.rules.liveview.query_facts import QUERY_FACTS, ModuleQueries, create_is_guarded
 
 WORK_IN_RENDER = RuleMeta(
     code="LV004",
@@ -158,10 +158,10 @@ def _database_call(
         return None
     if any(part.endswith("Web") for part in module.split(".")):
         return None  # a web-layer helper, not a context
-    querying: dict[str, frozenset[str]] = ctx.facts.get(QUERY_FACTS)
-    if module in querying:
+    workspace: dict[str, ModuleQueries] = ctx.facts.get(QUERY_FACTS)
+    if module in workspace:
         # A workspace module: only functions that reach the repo count, whatever their name.
-        return name if function in querying[module] else None
+        return name if function in workspace[module].querying else None
     return name if function.startswith(_CONTEXT_PREFIXES) else None
 
 
@@ -290,7 +290,11 @@ def _unguarded_create(ctx: FileContext, module: ModuleFacts, event: str) -> str 
     if ctx.language == "heex":
         facts: LiveViewFacts = ctx.facts.get(LIVEVIEW_FACTS)
         handlers = facts.handlers(module.name, event)
+    workspace: dict[str, ModuleQueries] = ctx.facts.get(QUERY_FACTS)
     for handler in handlers:
-        if handler.unguarded_create is not None:
+        if handler.unguarded_create is None:
+            continue
+        module_name, function = handler.target or ("", "")
+        if not create_is_guarded(workspace, module_name, function, handler.mentions):
             return handler.unguarded_create
     return None

@@ -426,3 +426,88 @@ def test_lv005_fixed_module_still_parses(elixir_parser: ElixirParser) -> None:
     text = apply_edits(dedent(DOUBLE).encode(), found[1].fixes[0].edits).decode()
     assert '<.button phx-click={JS.push("checkout")} phx-disable-with="Saving...">' in text
     assert_parses(text, elixir_parser)
+
+
+SOCIAL_CONTEXT = """
+defmodule Shop.Social do
+  alias Shop.Repo
+  alias Shop.Social.{Follow, Note, Vote}
+
+  def create_follow(user, target) do
+    %Follow{user_id: user.id, target_id: target.id} |> Follow.changeset(%{}) |> Repo.insert()
+  end
+
+  def create_vote(user, post) do
+    Repo.insert(%Vote{user_id: user.id, post_id: post.id}, on_conflict: :nothing)
+  end
+
+  def create_note(user, body), do: Repo.insert(Note.changeset(%Note{user_id: user.id}, body))
+end
+"""
+
+FOLLOW_SCHEMA = """
+defmodule Shop.Social.Follow do
+  use Ecto.Schema
+  import Ecto.Changeset
+
+  schema "follows" do
+    field :user_id, :id
+    field :target_id, :id
+  end
+
+  def changeset(follow, attrs) do
+    follow
+    |> cast(attrs, [])
+    |> unique_constraint([:user_id, :target_id])
+  end
+end
+"""
+
+SOCIAL_LIVE = '''
+defmodule ShopWeb.ProfileLive do
+  use ShopWeb, :live_view
+  alias Shop.{Repo, Social}
+  alias Shop.Social.Follow
+
+  def render(assigns) do
+    ~H"""
+    <button phx-click="follow">Follow</button>
+    <button phx-click="vote">Vote</button>
+    <button phx-click="note">Note</button>
+    <button phx-click="follow_direct">Follow</button>
+    """
+  end
+
+  def handle_event("follow", _params, socket) do
+    Social.create_follow(socket.assigns.user, socket.assigns.profile)
+    {:noreply, socket}
+  end
+
+  def handle_event("vote", _params, socket) do
+    Social.create_vote(socket.assigns.user, socket.assigns.post)
+    {:noreply, socket}
+  end
+
+  def handle_event("note", %{"body" => body}, socket) do
+    Social.create_note(socket.assigns.user, body)
+    {:noreply, socket}
+  end
+
+  def handle_event("follow_direct", _params, socket) do
+    Repo.insert(Follow.changeset(%Follow{}, %{}))
+    {:noreply, socket}
+  end
+end
+'''
+
+
+def test_lv005_workspace_shows_which_creates_are_safe_to_repeat() -> None:
+    facts = project(
+        {"lib/shop/social.ex": SOCIAL_CONTEXT, "lib/shop/social/follow.ex": FOLLOW_SCHEMA}
+    )
+    found = only("LV005", SOCIAL_LIVE, "lib/shop_web/live/profile_live.ex", facts=facts)
+    # Follow has a unique constraint, the vote is an upsert: only the note can be doubled.
+    assert [flagged_text(SOCIAL_LIVE, f) for f in found] == ['phx-click="note"']
+    # Alone, without the workspace, every create is a candidate.
+    alone = only("LV005", SOCIAL_LIVE, "lib/shop_web/live/profile_live.ex")
+    assert len(alone) == 4

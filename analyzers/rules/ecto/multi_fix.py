@@ -223,13 +223,15 @@ def _multi_rewrite(plan: Plan, run: list[Node]) -> list[str] | None:
     needed = [v for v in plan.step_vars if any(_uses(s, {v}) for s in rest)]
     result: str | None = None
     if not rest:
-        if final.variable is not None:
-            needed.append(final.variable)
-            result = f"{{:ok, {final.variable}}}" if final.matched_ok else final.variable
+        variable = final.variable
+        if final.kind == "bind" and not final.name:
+            result = variable  # moved before the Multi: already in scope
         else:
-            plan.step_vars[final.name] = final.name
-            needed.append(final.name)
-            result = final.name
+            if variable is None or variable.startswith("_"):
+                variable = final.name
+                plan.step_vars[variable] = final.name
+            needed.append(variable)
+            result = f"{{:ok, {variable}}}" if final.matched_ok else variable
     pattern = _changes_pattern(plan, list(dict.fromkeys(needed))) if needed else "_changes"
     lines = [*head, f"{{:ok, {pattern}}} = {plan.repo}.transaction(multi)", ""]
     if rest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analyzers.model import Finding
 from tests.elixir_parser import ElixirParser
-from tests.ruletools import assert_fixed, only
+from tests.ruletools import assert_fixed, assert_parses, fixed, only
 
 PATH = "lib/my_app/accounts.ex"
 MULTI = 0
@@ -398,3 +398,41 @@ def apply(multi, user) do
 end
 """
     assert [f.title for f in finding(before).fixes] == ["Wrap the writes in Repo.transaction"]
+
+
+def test_an_ignored_last_result_is_named_after_its_step(elixir_parser: ElixirParser) -> None:
+    before = """
+def join(team, user) do
+  {:ok, _} = Repo.update(Team.changeset(team, %{size: team.size + 1}))
+  {:ok, _} = Repo.insert(%Membership{team_id: team.id, user_id: user.id})
+end
+"""
+    after = """
+def join(team, user) do
+  multi =
+    Ecto.Multi.new()
+    |> Ecto.Multi.update(:update_team, Team.changeset(team, %{size: team.size + 1}))
+    |> Ecto.Multi.insert(:insert_membership, %Membership{team_id: team.id, user_id: user.id})
+
+  {:ok, %{insert_membership: insert_membership}} = Repo.transaction(multi)
+
+  {:ok, insert_membership}
+end
+"""
+    fixed_to(before, after, elixir_parser)
+
+
+def test_crlf_files_keep_their_line_endings(elixir_parser: ElixirParser) -> None:
+    before = accounts(
+        """
+def delete_user(user) do
+  Repo.delete_all(Ecto.assoc(user, :memberships))
+  Repo.delete(user)
+end
+"""
+    ).replace("\n", "\r\n")
+    [found] = only("EC002", before, PATH)
+    result = fixed(before, found)
+    assert "\n" not in result.replace("\r\n", "")
+    assert "Ecto.Multi.delete(:delete_user, user)\r\n" in result
+    assert_parses(result, elixir_parser)

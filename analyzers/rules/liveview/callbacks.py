@@ -222,7 +222,7 @@ def check_blocking(ctx: FileContext) -> Iterator[Finding]:
     for module in live_modules(ctx):
         for name, arity in EVENT_CALLBACKS:
             for definition in module.functions(name, arity):
-                yield from _blocking_in(ctx, module, definition, name, BLOCKING_CALLBACK, True)
+                yield from _blocking_in(ctx, module, definition, name)
         for mount in module.functions("mount", 3):
             for call, what in _blocking_calls(module, mount):
                 if under_connected_guard(call, mount):
@@ -248,13 +248,11 @@ def _blocking_in(
     module: LiveModule,
     definition: Node,
     callback: str,
-    meta: RuleMeta,
-    with_fix: bool,
 ) -> Iterator[Finding]:
     for call, what in _blocking_calls(module, definition):
-        rewrite = async_fix.start_async_rewrite(ctx, module, definition, call) if with_fix else None
+        rewrite = async_fix.start_async_rewrite(ctx, module, definition, call)
         finding = ctx.finding(
-            meta,
+            BLOCKING_CALLBACK,
             call,
             f"{what} in `{callback}` blocks the LiveView until it returns",
             fixes=[rewrite.fix] if rewrite is not None else [],

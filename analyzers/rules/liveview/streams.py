@@ -24,7 +24,6 @@ from tree_sitter import Node
 
 from analyzers import heex, syntax
 from analyzers.context import FileContext
-from analyzers.fixes import add_keyword_option
 from analyzers.model import Edit, Fix
 from analyzers.rules.liveview.facts import LIVEVIEW_FACTS, LiveViewFacts
 from analyzers.rules.liveview.module_rules import LiveModule
@@ -135,7 +134,8 @@ def _convert(ctx: FileContext, write: AssignWrite) -> list[Edit] | None:
             return None
         edits = [Edit(target.start_byte, target.end_byte, "stream")]
         if reset:
-            edits.append(add_keyword_option(ctx.source, call, "reset", "true"))
+            last = syntax.call_args(call)[-1]
+            edits.append(Edit(last.end_byte, last.end_byte, reset))
         return edits
     stream = f"stream({socket}:{write.key}, {value}{reset})"
     if write.kind == "assign_new" or write.rest is None:
@@ -245,7 +245,12 @@ def _loop_edits(template: heex.Template, loop: heex.Loop, key: str) -> tuple[lis
     if update is None:
         edits.append(heex.set_attribute(template.source, parent, "phx-update", "stream"))
     if parent.attribute("id") is None:
-        edits.append(heex.set_attribute(template.source, parent, "id", key))
+        taken = {a.value for e in template.elements for a in e.attributes if a.name == "id"}
+        edits.append(
+            heex.set_attribute(
+                template.source, parent, "id", key if key not in taken else f"{key}-stream"
+            )
+        )
     return _merge(edits), ""
 
 

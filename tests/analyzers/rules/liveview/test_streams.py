@@ -457,3 +457,36 @@ def test_sample_app_post_index_converts_to_a_working_stream(
     assert "@posts" not in new_template
     assert_parses(new_module, elixir_parser)
     assert not heex.template_of_heex(new_template.encode()).has_error
+
+
+def test_parent_id_avoids_an_id_already_on_the_page(elixir_parser: ElixirParser) -> None:
+    body = """
+    def handle_params(_params, _uri, socket) do
+      {:noreply, assign(socket, :posts, Blog.list_posts())}
+    end
+    """
+    source = view(
+        body,
+        """
+        <section id="posts">
+          <ul><li :for={post <- @posts}>{post.title}</li></ul>
+        </section>
+        """,
+    )
+    expected = view(
+        """
+        def handle_params(_params, _uri, socket) do
+          {:noreply, stream(socket, :posts, Blog.list_posts(), reset: true)}
+        end
+        """,
+        """
+        <section id="posts">
+          <ul phx-update="stream" id="posts-stream"><li :for={{dom_id, post} <- @streams.posts} id={dom_id}>{post.title}</li></ul>
+        </section>
+        """,
+    )
+    [finding] = only("LV001", source, PATH)
+    result = fixed(source, finding)
+    assert result == expected
+    assert_parses(result, elixir_parser)
+    assert_heex_parses(result)

@@ -77,6 +77,7 @@ DOUBLE_SUBMIT = RuleMeta(
 )
 
 LIVE_KINDS = ("live_view", "live_component")
+_LIVE_MARKERS = (b":live_view", b":live_component", b"Phoenix.LiveView", b"Phoenix.LiveComponent")
 DISABLE_TEXT = "Saving..."
 _CONTEXT_PREFIXES = ("list_", "get_")
 # Attributes that already stop a second click from reaching the server.
@@ -196,7 +197,7 @@ def check_work_in_render(ctx: FileContext) -> Iterable[Finding]:
                         f"{name} in a template runs on every render of every connected client; "
                         "load it in mount/handle_params and assign the result",
                     )
-    if ctx.language == "elixir":
+    if ctx.language == "elixir" and any(marker in ctx.source for marker in _LIVE_MARKERS):
         yield from _render_bodies(ctx)
 
 

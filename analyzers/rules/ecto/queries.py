@@ -11,7 +11,9 @@ under ``test/``) are not checked: their query counts do not reach users.
 EC004 (info) flags ``Repo.all`` in a web module (under ``*_web/`` or named
 ``*Web.*``) over a query it can see whole (a schema, a ``from`` expression, a
 pipeline of ``Ecto.Query`` calls) that has neither ``limit`` nor a bound given
-by the caller (``where: p.id in ^ids``). A query built elsewhere is not judged.
+by the caller (``where: p.id in ^ids``) nor a scope to one parent record
+(``where: k.user_id == ^user.id``: one user's keys grow with that user, not
+with the table). A query built elsewhere is not judged.
 """
 
 from __future__ import annotations
@@ -249,6 +251,27 @@ def _is_bounded(query: Node) -> bool:
             right = node.child_by_field_name("right")
             if right is not None and right.type == "unary_operator":
                 return True
+        if _scoped_to_parent(node):
+            return True
+    return False
+
+
+def _is_pinned(node: Node | None) -> bool:
+    return node is not None and node.type == "unary_operator" and syntax.operator(node) == "^"
+
+
+def _scoped_to_parent(node: Node) -> bool:
+    """``p.user_id == ^id`` or ``user_id: ^id``: the rows of one parent record."""
+    if node.type == "binary_operator" and syntax.operator(node) == "==":
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        for field, value in ((left, right), (right, left)):
+            if field is not None and _is_pinned(value) and syntax.text(field).endswith("_id"):
+                return True
+    if node.type == "pair":
+        key = node.child_by_field_name("key")
+        value = node.child_by_field_name("value")
+        return key is not None and syntax.keyword_name(key).endswith("_id") and _is_pinned(value)
     return False
 
 

@@ -231,6 +231,14 @@ def test_unbounded_listing_in_web_module_is_info(action: str, flagged: str) -> N
         'def index(conn, %{"ids" => ids}) do\n'
         "  render(conn, :index, posts: Repo.all(from p in Post, where: p.id in ^ids))\n"
         "end",
+        # One parent's rows.
+        "def index(conn, _params) do\n"
+        "  user = conn.assigns.current_user\n"
+        "  render(conn, :index, keys: Repo.all(from k in Post, where: k.author_id == ^user.id))\n"
+        "end",
+        'def index(conn, %{"user_id" => id}) do\n'
+        "  render(conn, :index, posts: Post |> where(author_id: ^id) |> Repo.all())\n"
+        "end",
         # The query is built elsewhere (a context function decides its bound).
         "def index(conn, params), do: render(conn, :index, posts: Repo.all(MyApp.Blog.query(params)))",
         "def index(conn, _params, query), do: render(conn, :index, posts: Repo.all(query))",

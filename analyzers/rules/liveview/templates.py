@@ -71,7 +71,16 @@ DOUBLE_SUBMIT = RuleMeta(
         "bindings need phx-disable-with."
     ),
     safe_pattern=(
-        '<button phx-click="place_order" phx-disable-with="Saving...">Place order</button>\n'
+        "def render(assigns) do\n"
+        '  ~H"""\n'
+        '  <button phx-click="place_order" phx-disable-with="Placing order...">Place order</button>\n'
+        '  """\n'
+        "end\n"
+        "\n"
+        'def handle_event("place_order", _params, socket) do\n'
+        "  {:ok, order} = Orders.create_order(socket.assigns.cart)\n"
+        '  {:noreply, push_navigate(socket, to: ~p"/orders/#{order}")}\n'
+        "end\n"
     ),
     fix_title="Add phx-disable-with",
 )

@@ -8,6 +8,8 @@ from analyzers.engine import analyze
 from analyzers.facts import FactIndex
 from analyzers.model import Finding
 from analyzers.project import ProjectFacts
+from analyzers.rules.liveview.templates import DOUBLE_SUBMIT, WORK_IN_RENDER
+from analyzers.rules.security.templates import RAW_HTML
 from tests.elixir_parser import ElixirParser
 from tests.ruletools import assert_fixed, assert_parses, dedent, flagged_text, only
 
@@ -511,3 +513,12 @@ def test_lv005_workspace_shows_which_creates_are_safe_to_repeat() -> None:
     # Alone, without the workspace, every create is a candidate.
     alone = only("LV005", SOCIAL_LIVE, "lib/shop_web/live/profile_live.ex")
     assert len(alone) == 4
+
+
+def test_safe_patterns_parse_and_stay_quiet(elixir_parser: ElixirParser) -> None:
+    for meta in (WORK_IN_RENDER, DOUBLE_SUBMIT, RAW_HTML):
+        assert_parses(meta.safe_pattern, elixir_parser)
+        body = "\n".join("  " + line if line else "" for line in meta.safe_pattern.splitlines())
+        module = f"defmodule ShopWeb.ExampleLive do\n  use ShopWeb, :live_view\n\n{body}\nend\n"
+        result = analyze(module.encode(), LIVE_PATH)
+        assert [f.code for f in result.findings if f.code == meta.code] == [], meta.code

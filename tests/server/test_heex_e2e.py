@@ -12,6 +12,9 @@ import textwrap
 from lsprotocol import types
 
 from analyzers import heex
+from analyzers.model import Finding, Severity
+from server.lsp.code_actions import disable_file_edit, disable_line_edit
+from server.lsp.documents import DocumentStore
 from tests.server.lsp_client import (
     RecordingClient,
     apply_workspace_edit,
@@ -154,3 +157,36 @@ async def test_an_unsaved_live_view_wins_over_the_disk(client: RecordingClient) 
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=live_uri))
     )
     await current_diagnostics(client, template_uri, lambda d: "LV005" in _codes(d))
+
+
+def test_disable_comments_follow_the_language_at_the_finding() -> None:
+    source = textwrap.dedent('''\
+        defmodule ShopWeb.PostLive do
+          use ShopWeb, :live_view
+
+          def render(assigns) do
+            ~H"""
+            <div>{raw(@html)}</div>
+            """
+          end
+
+          def mount(_params, _session, socket), do: {:ok, socket}
+        end
+        ''')
+    store = DocumentStore()
+    doc = store.open("file:///p/post_live.ex", "/p/post_live.ex", "elixir", 1, source)
+
+    def at(needle: str, code: str) -> Finding:
+        start = source.encode().index(needle.encode())
+        return Finding(code, start, start + len(needle), "m", Severity.INFO)
+
+    in_sigil = disable_line_edit(doc, at("raw(@html)", "SC003"))
+    assert in_sigil.new_text == "    <%!-- phxguard:disable-next-line SC003 --%>\n"
+    in_code = disable_line_edit(doc, at("def mount", "LV002"))
+    assert in_code.new_text == "  # phxguard:disable-next-line LV002\n"
+    assert disable_file_edit(doc, "SC003").new_text == "# phxguard:disable-file SC003\n"
+
+    template = store.open("file:///p/t.html.heex", "/p/t.html.heex", "phoenix-heex", 1, "<p/>\n")
+    assert (
+        disable_file_edit(template, "SC003").new_text == "<%!-- phxguard:disable-file SC003 --%>\n"
+    )

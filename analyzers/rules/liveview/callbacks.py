@@ -39,7 +39,6 @@ from analyzers.rules.liveview.module_rules import (
     live_modules,
     socket_name,
     under_connected_guard,
-    uses_async,
 )
 
 MOUNT_READ_THRESHOLD = 3
@@ -235,7 +234,7 @@ def check_blocking(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _blocking_calls(module: LiveModule, definition: Node) -> Iterator[tuple[Node, str]]:
-    if uses_async(definition):
+    if module.uses_async(definition):
         return
     for call in module.calls(definition):
         what = blocking_call(call, module.aliases)
@@ -286,7 +285,7 @@ def check_expensive_mount(ctx: FileContext) -> Iterator[Finding]:
 
 
 def _many_reads(ctx: FileContext, module: LiveModule, mount: Node) -> Iterator[Finding]:
-    if uses_async(mount):
+    if module.uses_async(mount):
         return
     context_calls = not project_without_ecto(ctx.facts)
     loads = [

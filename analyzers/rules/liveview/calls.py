@@ -97,8 +97,6 @@ def collection_load(
         )
     if node.type != "call":
         return None
-    if _bounded(node, aliases, depth):
-        return None
     target = aliases.call_target(node)
     if target is None:
         return None
@@ -107,7 +105,7 @@ def collection_load(
         return None
     args = syntax.effective_args(node)
     if is_repo(module) and function in ("all", "all!"):
-        return node
+        return _unless_bounded(node, aliases, depth)
     if is_repo(module) and function == "preload":
         return (
             collection_load(args[0], aliases, depth + 1, context_calls=context_calls)
@@ -118,12 +116,12 @@ def collection_load(
         function.startswith("list_") and _unbounded_name(function)
     )
     if listing and module[:1].isupper():
-        return node if context_calls else None
+        return _unless_bounded(node, aliases, depth) if context_calls else None
     if module == "Enum" and function == "to_list" and args:
         source = args[0]
         inner = aliases.call_target(source) if source.type == "call" else None
         if inner is not None and is_repo(inner[0]) and inner[1] == "stream":
-            return node
+            return _unless_bounded(node, aliases, depth)
         return None
     if module == "Enum" and function in ("map", "filter", "reject", "sort", "sort_by", "uniq"):
         return (
@@ -136,6 +134,10 @@ def collection_load(
 
 def _unbounded_name(function: str) -> bool:
     return not any(word in function for word in BOUNDED_NAME_WORDS)
+
+
+def _unless_bounded(call: Node, aliases: ModuleAliases, depth: int) -> Node | None:
+    return None if _bounded(call, aliases, depth) else call
 
 
 def _bounded(call: Node, aliases: ModuleAliases, depth: int) -> bool:

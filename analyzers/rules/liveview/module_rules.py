@@ -7,6 +7,7 @@ Everything here reads the tree once per file (memoised on the context).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,21 +49,38 @@ class LiveModule:
     node: Node
     aliases: ModuleAliases
     defs: list[Node]
+    # Every call node inside the module, in source order (from the file's shared node index).
+    all_calls: list[Node] = field(default_factory=list)
     # Per-module derived models (e.g. its assign writes), computed once.
     cache: dict[str, Any] = field(default_factory=dict)
 
     def functions(self, name: str, arity: int | None = None) -> list[Node]:
         """The clauses of ``name`` (of ``arity`` if given), in source order."""
-        return [
-            d
-            for d in self.defs
-            if (syntax.def_name(d) or ("", ""))[1] == name
-            and (arity is None or syntax.def_arity(d) == arity)
-        ]
+        heads = self.cache.get("heads")
+        if heads is None:
+            heads = self.cache["heads"] = [
+                ((syntax.def_name(d) or ("", ""))[1], syntax.def_arity(d), d) for d in self.defs
+            ]
+        return [d for n, a, d in heads if n == name and (arity is None or a == arity)]
 
     def calls(self, function: Node) -> list[Node]:
-        """Every call inside one function definition's body, in source order."""
-        return [n for n in syntax.walk(function) if n.type == "call" and n != function]
+        """Every call inside one function definition (its head too), in source order."""
+        key = f"calls.{function.start_byte}"
+        if key not in self.cache:
+            starts = self.cache.get("call_starts")
+            if starts is None:
+                starts = self.cache["call_starts"] = [c.start_byte for c in self.all_calls]
+            first = bisect.bisect_left(starts, function.start_byte)
+            last = bisect.bisect_left(starts, function.end_byte)
+            self.cache[key] = [c for c in self.all_calls[first:last] if c != function]
+        found: list[Node] = self.cache[key]
+        return found
+
+    def uses_async(self, function: Node) -> bool:
+        """Whether a function already hands work to ``start_async``/``assign_async``."""
+        return any(
+            syntax.call_function(c) in {"start_async", "assign_async"} for c in self.calls(function)
+        )
 
 
 def might_be_liveview(ctx: FileContext) -> bool:
@@ -84,7 +102,12 @@ def _live_modules(ctx: FileContext) -> list[LiveModule]:
         if not any(_is_live_use(s, aliases) for s in statements):
             continue
         defs = [s for s in statements if syntax.def_name(s) is not None]
-        found.append(LiveModule(module, aliases, defs))
+        calls = [
+            c
+            for c in ctx.nodes("call")
+            if module.start_byte <= c.start_byte and c.end_byte <= module.end_byte
+        ]
+        found.append(LiveModule(module, aliases, defs, calls))
     return found
 
 
@@ -179,11 +202,3 @@ def inside_async(node: Node, stop: Node) -> bool:
                 if call is not None and syntax.call_function(call) in ASYNC_RUNNERS:
                     return True
     return False
-
-
-def uses_async(definition: Node) -> bool:
-    """Whether a function already hands work to ``start_async``/``assign_async``."""
-    return any(
-        n.type == "call" and syntax.call_function(n) in {"start_async", "assign_async"}
-        for n in syntax.walk(definition)
-    )

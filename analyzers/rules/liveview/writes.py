@@ -55,20 +55,18 @@ def assign_writes(module: LiveModule) -> list[AssignWrite]:
     """The module's assign writes, in source order (cached on the module)."""
     cached = module.cache.get("writes")
     if cached is None:
-        cached = [w for d in module.defs for w in _writes_in(d)]
+        cached = [w for d in module.defs for w in _writes_in(module, d)]
         module.cache["writes"] = cached
     result: list[AssignWrite] = cached
     return result
 
 
-def _writes_in(definition: Node) -> list[AssignWrite]:
+def _writes_in(module: LiveModule, definition: Node) -> list[AssignWrite]:
     name = (syntax.def_name(definition) or ("", ""))[1]
     if name == "render":
         return []
     found: list[AssignWrite] = []
-    for call in syntax.walk(definition):
-        if call.type != "call" or call == definition:
-            continue
+    for call in module.calls(definition):
         kind = syntax.call_name(call)
         if kind not in ("assign", "assign_new", "update"):
             continue

@@ -22,6 +22,7 @@ from tests.editors.common import (
     LIVEVIEW,
     MIGRATION,
     MIGRATION_FIXED,
+    SAMPLE_APP,
     expected,
     make_workspace,
     run_editor,
@@ -121,8 +122,8 @@ def test_migration_diagnostics_hover_fix_and_edits(tmp_path: Path, mode: str) ->
 
 @pytest.mark.parametrize("mode", ["eglot", "beside"])
 def test_liveview_diagnostics_hover_and_fix(tmp_path: Path, mode: str) -> None:
-    root, r = run_emacs(tmp_path, LIVEVIEW, "LV", mode)
-    want = expected(root, LIVEVIEW, "LV")
+    _, r = run_emacs(tmp_path, LIVEVIEW, "LV", mode)
+    want = expected(SAMPLE_APP, LIVEVIEW, "LV")
     assert r["published"]
     assert phxguard_codes(r["diagnostics"]) == want.codes
     assert want.target is not None, f"no LV finding in {LIVEVIEW}: {want.codes}"

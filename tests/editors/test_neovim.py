@@ -16,6 +16,7 @@ from tests.editors.common import (
     MIGRATION,
     MIGRATION_CODES,
     MIGRATION_FIXED,
+    SAMPLE_APP,
     expected,
     lines_of,
     make_workspace,
@@ -76,8 +77,8 @@ def test_migration_diagnostics_hover_fix_and_edits(tmp_path: Path) -> None:
 
 
 def test_liveview_diagnostics_hover_and_fix(tmp_path: Path) -> None:
-    root, r = run_nvim(tmp_path, LIVEVIEW, "LV")
-    want = expected(root, LIVEVIEW, "LV")
+    _, r = run_nvim(tmp_path, LIVEVIEW, "LV")
+    want = expected(SAMPLE_APP, LIVEVIEW, "LV")
     assert r["filetype"] == "elixir"
     assert r["published"], "the server published no diagnostics for the LiveView"
     assert [d["code"] for d in r["diagnostics"]] == want.codes

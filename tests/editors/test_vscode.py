@@ -26,6 +26,7 @@ from tests.editors.common import (
     MIGRATION,
     MIGRATION_FIXED,
     REPO,
+    SAMPLE_APP,
     expected,
     lines_of,
     make_workspace,
@@ -206,7 +207,7 @@ def test_vscode_scenario(tmp_path: Path, vsix: Path, scenario_vsix: Path) -> Non
     assert m["restart_cleared_and_republished"]
 
     lv = r["files"][1]
-    want = expected(Path(r["workspace"]), LIVEVIEW, "LV")
+    want = expected(SAMPLE_APP, LIVEVIEW, "LV")
     assert lv["published"]
     assert [d["code"] for d in lv["diagnostics"]] == want.codes
     assert want.target is not None, f"no LV finding in {LIVEVIEW}: {want.codes}"

@@ -29,7 +29,6 @@ const SELECTOR: DocumentSelector = [
   { scheme: "file", language: "phoenix-heex" },
   { scheme: "file", language: "heex" },
   { scheme: "file", pattern: "**/*.{ex,exs,heex}" },
-  { scheme: "untitled", language: "elixir" },
 ];
 
 let client: LanguageClient | undefined;
@@ -45,14 +44,27 @@ export function findServer(
   trusted: boolean,
 ): string | undefined {
   const exe = process.platform === "win32" ? "phxguard.exe" : "phxguard";
+  const onPath = (name: string): string | undefined =>
+    envPath
+      .split(path.delimiter)
+      .filter((dir) => dir !== "")
+      .map((dir) => path.join(dir, name))
+      .find(isExecutable);
   if (configured.trim() !== "") {
     const expanded = configured.trim().replace(/^~(?=$|[\\/])/, process.env.HOME ?? "~");
-    return isExecutable(expanded) ? expanded : undefined;
-  }
-  for (const dir of envPath.split(path.delimiter)) {
-    if (dir !== "" && isExecutable(path.join(dir, exe))) {
-      return path.join(dir, exe);
+    // A bare name is looked up on PATH; a relative path is taken from the first folder.
+    if (!expanded.includes("/") && !expanded.includes("\\")) {
+      return onPath(expanded);
     }
+    const absolute =
+      path.isAbsolute(expanded) || folders.length === 0
+        ? expanded
+        : path.join(folders[0], expanded);
+    return isExecutable(absolute) ? absolute : undefined;
+  }
+  const found = onPath(exe);
+  if (found !== undefined) {
+    return found;
   }
   // A virtualenv inside an untrusted workspace is code from that workspace: do not run it.
   if (!trusted) {

@@ -437,7 +437,8 @@ class _Builder:
             elif kind in _START_TYPES:
                 continue  # read by _element
             elif kind in _VALUE_TYPES:
-                if child.start_byte < child.end_byte:
+                curly = node.type == "expression"
+                if child.start_byte < child.end_byte and not (curly and _no_curly(owner)):
                     self.expressions.append(
                         Expression(self.source, child, _kind(_VALUE_TYPES[kind]), owner)
                     )
@@ -510,6 +511,18 @@ class _Builder:
                 attr.expression = Expression(self.source, value, "attribute", element, attr)
                 self.expressions.append(attr.expression)
         return attr
+
+
+def _no_curly(owner: Element | None) -> bool:
+    """``{...}`` is text, not code, in ``<script>``/``<style>`` and under phx-no-curly-interpolation."""
+    element = owner
+    while element is not None:
+        if element.name in ("script", "style") or element.has_attribute(
+            "phx-no-curly-interpolation"
+        ):
+            return True
+        element = element.parent
+    return False
 
 
 def _value_node(expression: Node) -> Node | None:

@@ -167,6 +167,16 @@ def test_literal_value_with_double_quotes_uses_single_quotes() -> None:
     )
 
 
+def test_curly_braces_are_text_in_script_style_and_no_curly_elements() -> None:
+    source = b"""<script>var conf = {debug: true}; var n = <%= @count %>;</script>
+<style>.card {color: red}</style>
+<div phx-no-curly-interpolation><code>{not_code}</code></div>
+<p>{@title}</p>
+"""
+    template = heex.template_of_heex(source)
+    assert [x.text.strip() for x in template.expressions] == ["@count", "@title"]
+
+
 def test_comments_are_listed() -> None:
     source = b"<%!-- phxguard:disable-next-line SC003 --%>\n<p>{raw(@x)}</p>"
     assert heex.template_of_heex(source).comments == [(0, source.index(b"\n"))]

@@ -51,7 +51,7 @@ def test_sc003_quiet_for_literals_translations_sanitisers_and_safe_json() -> Non
     <p>{raw("&nbsp;&mdash;")} {raw(~s(<br/>))} {raw("<hr/>" <> "<hr/>")}</p>
     <p>{raw(gettext("Read the <a href=\\"/terms\\">terms</a>"))}</p>
     <p>{raw(HtmlSanitizeEx.basic_html(@post.body))} {raw(sanitize_html(@bio))}</p>
-    <script>window.data = {raw(Jason.encode!(@data, escape: :html_safe))}</script>
+    <script>window.data = <%= raw(Jason.encode!(@data, escape: :html_safe)) %></script>
     <p>{@post.body}</p>
     <p>{draw(@shape)} {Raw.thing(@x)}</p>
     <style>{raw(MyAppWeb.ReadmeView.readme_css())} {raw(Theme.css)}</style>

@@ -7,5 +7,6 @@ from analyzers.rules.liveview import (  # noqa: F401 - imported to register rule
     callbacks,
     facts,
     memory,
+    template_sources,
     templates,
 )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from tree_sitter import Node
 
@@ -27,9 +26,8 @@ from analyzers.context import FileContext
 from analyzers.model import Edit, Fix
 from analyzers.rules.liveview.facts import LIVEVIEW_FACTS, LiveViewFacts
 from analyzers.rules.liveview.module_rules import LiveModule
+from analyzers.rules.liveview.template_sources import TEMPLATE_SOURCES, template_source
 from analyzers.rules.liveview.writes import AssignWrite, Growth, assign_writes, assigns_read
-
-MAX_TEMPLATE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -182,22 +180,12 @@ def _templates(ctx: FileContext, module: LiveModule) -> list[tuple[str | None, h
     facts = ctx.facts.get(LIVEVIEW_FACTS)
     if not isinstance(facts, LiveViewFacts):
         return found
+    sources = ctx.facts.get(TEMPLATE_SOURCES)
     for path in facts.templates_of(module.aliases.module):
-        source = _read(path)
+        source = template_source(sources, path)
         if source is not None:
             found.append((path, heex.template_of_heex(source)))
     return found
-
-
-def _read(path: str) -> bytes | None:
-    """A template's bytes as saved (the edits are computed against them)."""
-    try:
-        file = Path(path)
-        if file.stat().st_size > MAX_TEMPLATE_BYTES:
-            return None
-        return file.read_bytes()
-    except OSError:
-        return None
 
 
 def _uses(template: heex.Template, key: str) -> list[tuple[int, int]]:

@@ -490,3 +490,25 @@ def test_parent_id_avoids_an_id_already_on_the_page(elixir_parser: ElixirParser)
     assert result == expected
     assert_parses(result, elixir_parser)
     assert_heex_parses(result)
+
+
+def test_colocated_template_edits_follow_the_editor_buffer(tmp_path: Path) -> None:
+    """An open template's unsaved text (fed to the fact index) is what the edits address."""
+    folder = tmp_path / "lib" / "my_app_web" / "live" / "post_live"
+    folder.mkdir(parents=True)
+    module_path = folder / "index.ex"
+    template_path = folder / "index.html.heex"
+    module_path.write_text(COLOCATED_MODULE)
+    template_path.write_text(COLOCATED_TEMPLATE)
+    write_repo(tmp_path)
+    index = FactIndex.scan(tmp_path)
+    unsaved = "<p>Ünïcode intro 😀</p>\n" + COLOCATED_TEMPLATE
+    index.update(str(template_path), unsaved.encode())
+
+    findings = analyze(module_path.read_bytes(), str(module_path), facts=index.facts()).findings
+    [fix] = next(f for f in findings if f.code == "LV001").fixes
+    template_edits = [e for e in fix.edits if e.path is not None]
+    new_template = apply_edits(unsaved.encode(), template_edits).decode()
+    assert new_template.startswith("<p>Ünïcode intro 😀</p>\n<.header>Posts</.header>")
+    assert '<ul phx-update="stream" id="posts">' in new_template
+    assert "<li :for={{dom_id, post} <- @streams.posts} id={dom_id}>" in new_template

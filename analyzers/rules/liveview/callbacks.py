@@ -181,11 +181,12 @@ def _connected_block(statement: Node, socket: str) -> bool:
     if statement.type != "call" or syntax.call_name(statement) != "if":
         return False
     args = syntax.call_args(statement)
+    block = syntax.do_block(statement)
     return (
         bool(args)
         and syntax.text(args[0]) == f"connected?({socket})"
-        and syntax.do_block(statement) is not None
-        and not any(c.type == "else_block" for c in syntax.do_block(statement).named_children)  # type: ignore[union-attr]
+        and block is not None
+        and not any(c.type == "else_block" for c in block.named_children)
     )
 
 

@@ -5,8 +5,9 @@ or a context ``get_*``/``list_*`` call (one the workspace shows reading through
 a repo, itself or by delegation; by module name when a file stands alone) inside the per-element body of an
 ``Enum``/``Stream`` iteration or a ``for`` comprehension over a collection
 that is not a literal. Queries inside a transaction are still flagged (a
-transaction does not make N queries one). Scripts and tests (``.exs``, files
-under ``test/``) are not checked: their query counts do not reach users.
+transaction does not make N queries one). Scripts, tests and mix tasks
+(``.exs``, files under ``test/``, ``Mix.Tasks.*``) are not checked: their query
+counts do not reach users.
 
 EC004 (info) flags ``Repo.all`` in a web module (under ``*_web/`` or named
 ``*Web.*``) over a query it can see whole (a schema, a ``from`` expression, a
@@ -102,7 +103,7 @@ def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
         return
     for call, label in _per_element_queries(ctx):
         iteration = innermost_iteration(ctx, call)
-        if iteration is None:
+        if iteration is None or _in_mix_task(call):
             continue
         collection = syntax.text(iteration.collection) if iteration.collection else "the list"
         if len(collection) > 30 or "\n" in collection:
@@ -132,6 +133,12 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
         resolved = resolve(ctx, call)
         if resolved is not None and _is_context_lookup(ctx, call, *resolved):
             yield call, name
+
+
+def _in_mix_task(node: Node) -> bool:
+    module = syntax.enclosing_module(node)
+    name = syntax.module_name(module) if module is not None else None
+    return name is not None and name.startswith("Mix.Tasks.")
 
 
 def _is_lookup_name(function: str) -> bool:

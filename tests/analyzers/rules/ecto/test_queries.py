@@ -160,6 +160,8 @@ def test_scripts_and_tests_are_not_checked() -> None:
     assert ec001(source, "priv/repo/seeds.exs") == []
     assert ec001(source, "test/my_app/blog_test.exs") == []
     assert ec001(source, "test/support/data_case.ex") == []
+    task = source.replace("defmodule MyApp.Blog do", "defmodule Mix.Tasks.MyApp.Reindex do")
+    assert ec001(task, "lib/mix/tasks/my_app.reindex.ex") == []
 
 
 def controller(action: str) -> str:

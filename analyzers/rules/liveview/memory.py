@@ -80,8 +80,12 @@ def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
     for module in live_modules(ctx):
         temporary = _temporary_assigns(module)
         context_calls = not project_without_ecto(ctx.facts)
+        # One finding per assign: reloading the same list in several callbacks is one problem.
+        reported: set[str] = set()
         for write in assign_writes(module):
             if write.kind == "update" or write.value is None or write.key in temporary:
+                continue
+            if write.key in reported:
                 continue
             load = collection_load(write.value, module.aliases, context_calls=context_calls)
             if load is None or _not_rendered_as_list(ctx, module, write.key):
@@ -94,6 +98,7 @@ def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
                 "connected LiveView for the whole session; use a stream",
                 fixes=[plan.fix] if plan.fix is not None else [],
             )
+            reported.add(write.key)
             yield replace(finding, note=plan.reason)
 
 

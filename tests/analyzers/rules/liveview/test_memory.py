@@ -375,3 +375,23 @@ def test_lv006_quiet_for_a_toggled_selection() -> None:
         """
     )
     assert only("LV006", removed_elsewhere, PATH) == []
+
+
+def test_lv001_reported_once_per_assign() -> None:
+    source = live(
+        """
+        def mount(_params, _session, socket) do
+          {:ok, assign(socket, :posts, Blog.list_posts())}
+        end
+
+        def handle_params(_params, _uri, socket) do
+          {:noreply, assign(socket, :posts, Blog.list_posts())}
+        end
+
+        def handle_info(:reload, socket) do
+          {:noreply, assign(socket, :posts, Repo.all(Post))}
+        end
+        """
+    )
+    [finding] = only("LV001", source, PATH)
+    assert source.index("Blog.list_posts()") == finding.start

@@ -35,7 +35,7 @@ from analyzers.rules.ecto.facts import REPOS
 
 READS = frozenset(
     {
-        "all", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate", "exists?",
+        "all", "all_by", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate", "exists?",
         "preload", "reload", "reload!", "stream",
     }
 )  # fmt: skip

@@ -25,7 +25,7 @@ REPOS = "ecto_repos"
 QUERY_FUNCTIONS = "ecto_query_functions"
 REPO_READS = frozenset(
     {
-        "all", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate", "exists?",
+        "all", "all_by", "one", "one!", "get", "get!", "get_by", "get_by!", "aggregate", "exists?",
         "preload", "reload", "reload!", "stream",
     }
 )  # fmt: skip

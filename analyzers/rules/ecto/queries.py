@@ -202,13 +202,15 @@ def check_unbounded(ctx: FileContext) -> Iterable[Finding]:
     if ctx.path.endswith(".exs") or b"Repo" not in ctx.source or b"all" not in ctx.source:
         return
     for found in repo_calls(ctx):
-        if found.function != "all" or not is_web_module(ctx, found.node):
+        if found.function not in {"all", "all_by"} or not is_web_module(ctx, found.node):
             continue
         args = syntax.positional_args(found.node)
         if not args:
             continue
         query = _visible_query(args[0])
         if query is None or _is_bounded(query):
+            continue
+        if found.function == "all_by" and _all_by_scoped(found.node):
             continue
         yield ctx.finding(
             UNBOUNDED,
@@ -261,6 +263,17 @@ def _is_bounded(query: Node) -> bool:
         if _scoped_to_parent(node):
             return True
     return False
+
+
+def _all_by_scoped(call: Node) -> bool:
+    """``Repo.all_by(Key, user_id: id)``: the rows of one parent record."""
+    args = syntax.call_args(call)
+    clauses = [a for a in args[1:] if a.type in {"keywords", "list"}] if args else []
+    return any(
+        name.endswith("_id") or name == "id"
+        for clause in clauses
+        for name, _pair, _value in syntax.keyword_pairs(clause)
+    )
 
 
 def _is_pinned(node: Node | None) -> bool:

@@ -207,6 +207,12 @@ def ec004(source: str, path: str = WEB_PATH) -> list[str]:
         ),
         (
             "def index(conn, _params) do\n"
+            "  render(conn, :index, posts: Repo.all_by(Post, published: true))\n"
+            "end",
+            "Repo.all_by(Post, published: true)",
+        ),
+        (
+            "def index(conn, _params) do\n"
             "  query = from p in Post, where: p.published\n"
             "  render(conn, :index, posts: Repo.all(query))\n"
             "end",
@@ -240,6 +246,9 @@ def test_unbounded_listing_in_web_module_is_info(action: str, flagged: str) -> N
         "end",
         'def index(conn, %{"user_id" => id}) do\n'
         "  render(conn, :index, posts: Post |> where(author_id: ^id) |> Repo.all())\n"
+        "end",
+        'def index(conn, %{"user_id" => id}) do\n'
+        "  render(conn, :index, posts: Repo.all_by(Post, author_id: id))\n"
         "end",
         # The query is built elsewhere (a context function decides its bound).
         "def index(conn, params), do: render(conn, :index, posts: Repo.all(MyApp.Blog.query(params)))",

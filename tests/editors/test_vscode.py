@@ -215,6 +215,9 @@ def test_vscode_scenario(tmp_path: Path, vsix: Path, scenario_vsix: Path) -> Non
     assert want.target.code in lv["hover"]
     assert lv["text_after_fix"] == want.text_after_fix
 
+    # A server setting reaches the server (the extension's own keys are not forwarded).
+    assert r["select_applied"], r["diagnostics_with_select"]
+
     # phxguard.path pointing at nothing: a notification with install instructions.
     notes = [n for n in r["driver"]["notifications"] if "phxguard" in n]
     assert notes and "not an executable file" in notes[0] and "pip install phxguard" in notes[0]

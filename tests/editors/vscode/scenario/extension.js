@@ -115,6 +115,15 @@ async function run(R) {
   for (const [i, spec] of JSON.parse(process.env.SCENARIO_FILES).entries()) {
     R.files.push(await fileScenario(root, spec.file, spec.prefix, i === 0));
   }
+  // Server settings go through workspace/configuration, without the extension's own keys
+  // (path, trace...), which the server would reject: `select` must take effect.
+  const uri = vscode.Uri.file(`${root}/${JSON.parse(process.env.SCENARIO_FILES)[0].file}`);
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  await waitFor(() => shown(uri).length > 0);
+  await vscode.workspace.getConfiguration('phxguard').update('select', ['MG001'], vscode.ConfigurationTarget.Global);
+  R.select_applied = await waitFor(() => JSON.stringify(shown(uri).map((d) => d.code)) === '["MG001"]');
+  R.diagnostics_with_select = shown(uri);
+  await vscode.workspace.getConfiguration('phxguard').update('select', undefined, vscode.ConfigurationTarget.Global);
   // A path that does not exist: the extension says so in a notification (the driver reads it).
   await vscode.workspace.getConfiguration('phxguard').update(
     'path', '/nonexistent/phxguard', vscode.ConfigurationTarget.Global);

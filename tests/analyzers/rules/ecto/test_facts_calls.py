@@ -7,7 +7,7 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.facts import FactIndex
 from analyzers.parsing import parse_elixir
-from analyzers.project import ProjectFacts, RepoFacts
+from analyzers.project import ProjectFacts, RepoFacts, facts_from_sources
 from analyzers.rules.ecto.calls import in_transaction, is_repo_module, repo_calls
 from analyzers.rules.ecto.facts import SCHEMAS, Association
 from tests.ruletools import dedent
@@ -141,3 +141,41 @@ def test_in_transaction_covers_transact_multi_and_local_helpers() -> None:
     )
     inserts = [c for c in repo_calls(ctx) if c.function == "insert!" or c.function == "insert"]
     assert [in_transaction(ctx, c.node) for c in inserts] == [True, True, True, True, False]
+
+
+def test_delegating_wrappers_and_macro_aliased_repos_are_repos() -> None:
+    facts = facts_from_sources(
+        ".",
+        {
+            "lib/my_app/repo.ex": dedent(
+                """
+                defmodule MyApp.RepoBase do
+                  use Ecto.Repo, otp_app: :my_app, adapter: Ecto.Adapters.Postgres
+                end
+
+                defmodule MyApp.Repo do
+                  alias MyApp.RepoBase
+                  defdelegate all(queryable, opts \\\\ []), to: RepoBase
+                  defdelegate insert(changeset, opts \\\\ []), to: RepoBase
+                end
+                """
+            ).encode(),
+            "config/config.exs": b"import Config\nconfig :my_app, MyApp.Mailer, adapter: Swoosh.Adapters.Local\n",
+        },
+    )
+    ctx = context(
+        """
+        defmodule MyApp.Accounts do
+          use MyApp.Context
+
+          def create(cs), do: Repo.insert(cs)
+          def send(email), do: MyApp.Mailer.deliver(email)
+        end
+        """,
+        facts,
+    )
+    assert is_repo_module(ctx, "MyApp.Repo")
+    assert is_repo_module(ctx, "MyApp.RepoBase")
+    assert not is_repo_module(ctx, "MyApp.Mailer")
+    # ``use MyApp.Context`` aliased Repo inside a macro: the one workspace repo of that name.
+    assert [(c.module, c.function) for c in repo_calls(ctx)] == [("MyApp.Repo", "insert")]

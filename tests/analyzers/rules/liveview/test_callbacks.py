@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from analyzers.engine import analyze
+from analyzers.registry import get_rule
 from tests.elixir_parser import ElixirParser
-from tests.ruletools import assert_fixed, dedent, flagged_text, only
+from tests.ruletools import assert_fixed, assert_parses, dedent, flagged_text, only
 
 PATH = "lib/my_app_web/live/post_live/index.ex"
 
@@ -495,3 +496,13 @@ def test_lv007_quiet(mount_body: str) -> None:
         """
     )
     assert only("LV007", source, PATH) == []
+
+
+@pytest.mark.parametrize("code", ["LV001", "LV002", "LV003", "LV006", "LV007"])
+def test_safe_pattern_parses_and_is_not_flagged(code: str, elixir_parser: ElixirParser) -> None:
+    rule = get_rule(code)
+    assert rule is not None
+    sample = rule.meta.safe_pattern
+    assert_parses(sample, elixir_parser)
+    inside_liveview = live(sample, header="alias MyApp.Repo")
+    assert only(code, inside_liveview, PATH) == []

@@ -30,7 +30,7 @@ from analyzers.registry import register
 from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
 from analyzers.rules.ecto.iteration import innermost_iteration
-from analyzers.rules.ecto.writes import is_test_path
+from analyzers.rules.ecto.writes import in_mix_task, is_test_path
 
 N_PLUS_ONE = RuleMeta(
     code="EC001",
@@ -103,7 +103,7 @@ def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
         return
     for call, label in _per_element_queries(ctx):
         iteration = innermost_iteration(ctx, call)
-        if iteration is None or _in_mix_task(call):
+        if iteration is None or in_mix_task(call):
             continue
         collection = syntax.text(iteration.collection) if iteration.collection else "the list"
         if len(collection) > 30 or "\n" in collection:
@@ -133,12 +133,6 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
         resolved = resolve(ctx, call)
         if resolved is not None and _is_context_lookup(ctx, call, *resolved):
             yield call, name
-
-
-def _in_mix_task(node: Node) -> bool:
-    module = syntax.enclosing_module(node)
-    name = syntax.module_name(module) if module is not None else None
-    return name is not None and name.startswith("Mix.Tasks.")
 
 
 def _is_lookup_name(function: str) -> bool:

@@ -10,8 +10,9 @@ modules are not followed. One write call site inside a loop is not counted
 twice (bulk imports are a different concern). A write under an ``if``/``unless``
 whose condition reads the repo (``unless Repo.get(Org, 1) do Repo.insert!(...)``)
 is an idempotent "create if missing" step and is not counted: running the
-function again completes it. Scripts, tests and test support (``.exs``,
-``test/``) are not checked.
+function again completes it. Scripts, tests, test support and mix tasks
+(``.exs``, ``test/``, ``Mix.Tasks.*``) are not checked: a one-off task that
+stops half-way is re-run, and is often written to be.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def check(ctx: FileContext) -> Iterable[Finding]:
         if _ensure_step(ctx, found.node):
             continue
         definition = syntax.enclosing_def(found.node)
-        if definition is None:
+        if definition is None or in_mix_task(definition):
             continue
         by_def.setdefault(definition.start_byte, (definition, []))[1].append(found)
     for definition, writes in by_def.values():
@@ -86,6 +87,13 @@ def is_test_path(path: str) -> bool:
     """Files under a ``test/`` directory (test support modules included)."""
     normal = "/" + path.replace("\\", "/")
     return "/test/" in normal
+
+
+def in_mix_task(node: Node) -> bool:
+    """``node`` is in a ``Mix.Tasks.*`` module."""
+    module = syntax.enclosing_module(node)
+    name = syntax.module_name(module) if module is not None else None
+    return name is not None and name.startswith("Mix.Tasks.")
 
 
 def _ensure_step(ctx: FileContext, node: Node) -> bool:

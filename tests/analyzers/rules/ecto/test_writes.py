@@ -197,4 +197,6 @@ def test_scripts_are_not_checked() -> None:
     source = accounts("def seed do\n  Repo.insert!(%User{})\n  Repo.insert!(%Profile{})\nend")
     assert ec002(source, "priv/repo/seeds.exs") == []
     assert ec002(source, "test/support/fixtures.ex") == []
+    task = source.replace("defmodule MyApp.Accounts do", "defmodule Mix.Tasks.MyApp.Seed do")
+    assert ec002(task, "lib/mix/tasks/my_app.seed.ex") == []
     assert ec002(source) != []

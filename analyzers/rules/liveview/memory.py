@@ -151,10 +151,16 @@ def _not_rendered_as_list(ctx: FileContext, module: LiveModule, key: str) -> boo
     if not templates:
         return False
     generator = re.compile(rb"<-\s*@" + re.escape(key.encode()) + rb"(?![\w?!])")
+    mention = re.compile(rb"@" + re.escape(key.encode()) + rb"(?![\w?!])")
     for _path, template in templates:
+        # ``:for={p <- @posts}``, ``:for={{p, i} <- Enum.with_index(@posts)}``; but an
         # ``<option :for={...}>`` lists a select's choices: reference data, not a feed.
-        if any(loop.assign == key and loop.element.name != "option" for loop in template.loops()):
-            return False
+        for loop in template.loops():
+            collection = loop.collection
+            if loop.element.name != "option" and mention.search(
+                template.source, collection.start_byte, collection.end_byte
+            ):
+                return False
         # ``<%= for post <- @posts do %>`` and ``{for post <- @posts, do: ...}``.
         bodies = (e for e in template.expressions if e.kind != "attribute")
         if any(generator.search(e.source, e.start, e.end) for e in bodies):

@@ -329,6 +329,7 @@ def test_lv001_quiet_when_the_template_uses_it_as_a_lookup() -> None:
     "markup",
     [
         "<ul><li :for={post <- @posts}>{post.title}</li></ul>",
+        "<ul><li :for={{post, i} <- Enum.with_index(@posts)}>{i}: {post.title}</li></ul>",
         "<%= for post <- @posts do %><p>{post.title}</p><% end %>",
         '<.table id="posts" rows={@posts}><:col :let={p}>{p.title}</:col></.table>',
     ],

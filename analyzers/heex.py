@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 ExpressionKind = Literal["attribute", "body", "directive", "partial", "dynamic"]
 ElementKind = Literal["tag", "component", "slot"]
 
-_ELEMENT_TYPES = {"tag": "tag", "component": "component", "slot": "slot"}
+_ELEMENT_TYPES: dict[str, ElementKind] = {"tag": "tag", "component": "component", "slot": "slot"}
 _START_TYPES = frozenset(
     {
         "start_tag",
@@ -70,7 +70,7 @@ _START_TYPES = frozenset(
         "self_closing_slot",
     }
 )
-_VALUE_TYPES = {
+_VALUE_TYPES: dict[str, ExpressionKind] = {
     "expression_value": "body",
     "partial_expression_value": "partial",
     "ending_expression_value": "partial",
@@ -440,7 +440,7 @@ class _Builder:
                 curly = node.type == "expression"
                 if child.start_byte < child.end_byte and not (curly and _no_curly(owner)):
                     self.expressions.append(
-                        Expression(self.source, child, _kind(_VALUE_TYPES[kind]), owner)
+                        Expression(self.source, child, _VALUE_TYPES[kind], owner)
                     )
             elif kind == "comment":
                 self.comments.append((child.start_byte, child.end_byte))
@@ -459,7 +459,7 @@ class _Builder:
         if opening.type.endswith("slot"):
             name = ":" + name
         element = Element(
-            kind=_element_kind(_ELEMENT_TYPES[node.type]),
+            kind=_ELEMENT_TYPES[node.type],
             name=name,
             start=node.start_byte,
             end=node.end_byte,
@@ -530,16 +530,6 @@ def _value_node(expression: Node) -> Node | None:
     if value is None or value.start_byte == value.end_byte:
         return None
     return value
-
-
-def _kind(text: str) -> ExpressionKind:
-    kinds: dict[str, ExpressionKind] = {"body": "body", "partial": "partial"}
-    return kinds[text]
-
-
-def _element_kind(text: str) -> ElementKind:
-    kinds: dict[str, ElementKind] = {"tag": "tag", "component": "component", "slot": "slot"}
-    return kinds[text]
 
 
 def _render_value(value: str, expression: bool, quote: str) -> str:

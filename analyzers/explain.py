@@ -33,8 +33,19 @@ def docs_uri(meta: RuleMeta) -> str:
     return f"{DOCS_FILE.resolve().as_uri()}#{anchor(meta)}"
 
 
-def hover_markdown(meta: RuleMeta, message: str | None = None, note: str | None = None) -> str:
-    """Hover text: what was found, why it hurts, and the safe pattern as Elixir code."""
+def suppression_comment(code: str, *, template: bool = False) -> str:
+    """The disable-next-line directive as written in Elixir, or in a HEEx template."""
+    directive = f"phxguard:disable-next-line {code} -- reason"
+    return f"<%!-- {directive} --%>" if template else f"# {directive}"
+
+
+def hover_markdown(
+    meta: RuleMeta, message: str | None = None, note: str | None = None, *, template: bool = False
+) -> str:
+    """Hover text: what was found, why it hurts, and the safe pattern as Elixir code.
+
+    ``template``: the finding is in HEEx, so the suppression shown is a HEEx comment.
+    """
     parts = [f"**{meta.code} {meta.slug}** — {meta.title}"]
     if message and message != meta.title:
         parts.append(message)
@@ -45,14 +56,14 @@ def hover_markdown(meta: RuleMeta, message: str | None = None, note: str | None 
     if meta.fix_title:
         parts.append(f"Quick fix: *{meta.fix_title}*.")
     parts.append(
-        f"Silence with `# phxguard:disable-next-line {meta.code} -- reason`. "
+        f"Silence with `{suppression_comment(meta.code, template=template)}`. "
         f"[Rule documentation]({docs_uri(meta)})"
     )
     return "\n\n".join(parts)
 
 
-def explain_text(meta: RuleMeta) -> str:
-    """Plain-text explanation for ``phxguard explain CODE``."""
+def explain_text(meta: RuleMeta, *, template: bool = False) -> str:
+    """Plain-text explanation for ``phxguard explain CODE`` (``template``: as in hover_markdown)."""
     lines = [
         f"{meta.code} {meta.slug} ({meta.severity.label})",
         "",
@@ -67,7 +78,7 @@ def explain_text(meta: RuleMeta) -> str:
     ]
     if meta.fix_title:
         lines += [f"Quick fix: {meta.fix_title}", ""]
-    lines.append(f"Suppress: # phxguard:disable-next-line {meta.code} -- reason")
+    lines.append(f"Suppress: {suppression_comment(meta.code, template=template)}")
     return "\n".join(lines)
 
 

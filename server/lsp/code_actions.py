@@ -100,7 +100,7 @@ def _line_break(index: LineIndex, line: int) -> str:
     return "\r" if first != -1 and source[first : first + 1] == b"\r" else "\n"
 
 
-def _in_template(doc: Document, offset: int) -> bool:
+def in_template(doc: Document, offset: int) -> bool:
     """Whether ``offset`` is HEEx: a ``.heex`` document, or inside a ``~H`` sigil."""
     if doc.language == HEEX:
         return True
@@ -130,7 +130,7 @@ def disable_line_edit(doc: Document, finding: Finding) -> Edit:
     indent = text[: len(text) - len(text.lstrip(" \t"))]
     start = index.line_starts[line]
     directive = _comment(
-        f"phxguard:disable-next-line {finding.code}", _in_template(doc, finding.start)
+        f"phxguard:disable-next-line {finding.code}", in_template(doc, finding.start)
     )
     return Edit(start, start, f"{indent}{directive}{_line_break(index, line)}")
 

@@ -8,6 +8,7 @@ from lsprotocol import types
 
 from analyzers.explain import explain_text, hover_markdown
 from analyzers.registry import get_rule
+from server.lsp.code_actions import in_template
 
 if TYPE_CHECKING:
     from server.lsp.server import PhxguardServer
@@ -37,11 +38,19 @@ def hover(server: PhxguardServer, params: types.HoverParams) -> types.Hover | No
         if rule is None:
             parts.append(f"{finding.code}: {finding.message}")
         elif markdown:
-            parts.append(hover_markdown(rule.meta, finding.message, finding.note or None))
+            parts.append(
+                hover_markdown(
+                    rule.meta,
+                    finding.message,
+                    finding.note or None,
+                    template=in_template(doc, finding.start),
+                )
+            )
         else:
             message = "" if finding.message == rule.meta.title else finding.message + "\n\n"
             note = finding.note + "\n\n" if finding.note else ""
-            parts.append(message + note + explain_text(rule.meta))
+            template = in_template(doc, finding.start)
+            parts.append(message + note + explain_text(rule.meta, template=template))
     separator = "\n\n---\n\n" if markdown else "\n\n"
     start = min(f.start for f in hits)
     end = max(f.end for f in hits)

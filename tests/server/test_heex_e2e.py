@@ -100,6 +100,7 @@ async def test_a_heex_file_alone_gets_sc003_with_client_columns(client: Recordin
     )
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert "SC003" in hover.contents.value
+    assert "<%!-- phxguard:disable-next-line SC003 -- reason --%>" in hover.contents.value
 
     # "Disable for this line" writes a HEEx comment, which silences the finding.
     actions = await _actions(client, uri, diagnostics[0])

@@ -7,6 +7,8 @@ it is written as the client is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tree_sitter import Node
 
 from analyzers import syntax
@@ -30,6 +32,8 @@ BOUNDING_OPTIONS = frozenset(
     {"limit", "page", "per_page", "page_size", "first", "last", "offset", "cursor"}
 )
 PAGINATION_MODULES = ("Flop", "Scrivener", "Paginator", "Quarto")
+# The body of a local function ``(name, arity)``, when it is one expression.
+LocalBody = Callable[[str, int], Node | None]
 
 
 def blocking_call(call: Node, aliases: ModuleAliases) -> str | None:
@@ -67,36 +71,42 @@ def is_repo(module: str) -> bool:
 
 
 def collection_load(
-    node: Node, aliases: ModuleAliases, depth: int = 0, *, context_calls: bool = True
+    node: Node,
+    aliases: ModuleAliases,
+    depth: int = 0,
+    *,
+    context_calls: bool = True,
+    local: LocalBody | None = None,
 ) -> Node | None:
     """The call that loads a whole collection from the database, if ``node`` is one.
 
     ``Repo.all(q)``, ``Blog.list_posts()``, ``Post.all()``, ``Repo.preload(posts, ...)``
     of such a list, ``Enum.to_list(Repo.stream(q))``, an order-keeping ``Enum``
-    function applied to one, or a variable bound to one earlier in the function.
+    function applied to one, a variable bound to one earlier in the function,
+    or a call to a local function (``local`` gives its body) returning one.
     Bounded loads (``limit``, pagination, integer arguments) are not collections
     in this sense: their size does not grow with the table. With
     ``context_calls=False`` only explicit repo reads count (for projects
     without Ecto, where ``list_*`` lists something else).
     """
+
+    def again(inner: Node | None) -> Node | None:
+        if inner is None:
+            return None
+        return collection_load(inner, aliases, depth + 1, context_calls=context_calls, local=local)
+
     if depth > 4:
         return None
     if node.type == "identifier":
-        bound = syntax.bound_value(node)
-        return (
-            collection_load(bound, aliases, depth + 1, context_calls=context_calls)
-            if bound is not None
-            else None
-        )
+        return again(syntax.bound_value(node))
     if node.type == "binary_operator" and syntax.operator(node) == "|>":
-        right = node.child_by_field_name("right")
-        return (
-            collection_load(right, aliases, depth + 1, context_calls=context_calls)
-            if right is not None
-            else None
-        )
+        return again(node.child_by_field_name("right"))
     if node.type != "call":
         return None
+    name = syntax.call_name(node)
+    if local is not None and name is not None and "." not in name:
+        body = local(name, len(syntax.effective_args(node)))
+        return node if again(body) is not None and not _bounded(node, aliases, depth) else None
     target = aliases.call_target(node)
     if target is None:
         return None
@@ -107,11 +117,7 @@ def collection_load(
     if is_repo(module) and function in ("all", "all!"):
         return _unless_bounded(node, aliases, depth)
     if is_repo(module) and function == "preload":
-        return (
-            collection_load(args[0], aliases, depth + 1, context_calls=context_calls)
-            if args
-            else None
-        )
+        return again(args[0]) if args else None
     listing = (function == "all" and not is_repo(module)) or (
         function.startswith("list_") and _unbounded_name(function)
     )
@@ -124,11 +130,7 @@ def collection_load(
             return _unless_bounded(node, aliases, depth)
         return None
     if module == "Enum" and function in ("map", "filter", "reject", "sort", "sort_by", "uniq"):
-        return (
-            collection_load(args[0], aliases, depth + 1, context_calls=context_calls)
-            if args
-            else None
-        )
+        return again(args[0]) if args else None
     return None
 
 

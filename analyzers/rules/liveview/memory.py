@@ -87,7 +87,9 @@ def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
                 continue
             if write.key in reported:
                 continue
-            load = collection_load(write.value, module.aliases, context_calls=context_calls)
+            load = collection_load(
+                write.value, module.aliases, context_calls=context_calls, local=module.local_body
+            )
             if load is None or _not_rendered_as_list(ctx, module, write.key):
                 continue
             plan = stream_plan(ctx, module, write.key)

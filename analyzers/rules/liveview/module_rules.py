@@ -63,6 +63,14 @@ class LiveModule:
             ]
         return [d for n, a, d in heads if n == name and (arity is None or a == arity)]
 
+    def local_body(self, name: str, arity: int) -> Node | None:
+        """The one expression a single-clause local function returns (``defp list_posts``)."""
+        clauses = self.functions(name, arity)
+        if len(clauses) != 1:
+            return None
+        body = syntax.body_nodes(clauses[0])
+        return body[0] if len(body) == 1 else None
+
     def calls(self, function: Node) -> list[Node]:
         """Every call inside one function definition (its head too), in source order."""
         key = f"calls.{function.start_byte}"

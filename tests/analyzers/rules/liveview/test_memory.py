@@ -396,3 +396,24 @@ def test_lv001_reported_once_per_assign() -> None:
     )
     [finding] = only("LV001", source, PATH)
     assert source.index("Blog.list_posts()") == finding.start
+
+
+def test_lv001_follows_a_local_list_function() -> None:
+    """The phx.gen.live shape of Phoenix 1.6: ``assign(socket, :posts, list_posts())``."""
+    source = live(
+        """
+        def mount(_params, _session, socket) do
+          {:ok, assign(socket, :posts, list_posts())}
+        end
+
+        defp list_posts do
+          Blog.list_posts()
+        end
+        """
+    )
+    [finding] = only("LV001", source, PATH)
+    assert flagged_text(source, finding) == "list_posts()"
+    bounded = source.replace("Blog.list_posts()\n", "Blog.list_posts(limit: 10)\n")
+    assert only("LV001", bounded, PATH) == []
+    helper = source.replace("Blog.list_posts()\n", "[:draft, :published]\n")
+    assert only("LV001", helper, PATH) == []

@@ -52,7 +52,10 @@ N_PLUS_ONE = RuleMeta(
         "\n"
         "def authors_by_id(posts) do\n"
         "  ids = Enum.map(posts, & &1.author_id)\n"
-        "  Repo.all(from u in User, where: u.id in ^ids) |> Map.new(&{&1.id, &1})\n"
+        "\n"
+        "  from(u in User, where: u.id in ^ids)\n"
+        "  |> Repo.all()\n"
+        "  |> Map.new(&{&1.id, &1})\n"
         "end\n"
     ),
 )
@@ -70,8 +73,15 @@ UNBOUNDED = RuleMeta(
     safe_pattern=(
         "def index(conn, params) do\n"
         '  page = String.to_integer(params["page"] || "1")\n'
-        "  posts = Repo.all(from p in Post, order_by: [desc: p.id], limit: 50,\n"
-        "    offset: ^((page - 1) * 50))\n"
+        "\n"
+        "  posts =\n"
+        "    Repo.all(\n"
+        "      from p in Post,\n"
+        "        order_by: [desc: p.id],\n"
+        "        limit: 50,\n"
+        "        offset: ^((page - 1) * 50)\n"
+        "    )\n"
+        "\n"
         "  render(conn, :index, posts: posts)\n"
         "end\n"
     ),

@@ -41,9 +41,10 @@ META = RuleMeta(
     ),
     safe_pattern=(
         "def merge_posts(source, into) do\n"
+        "  comments = where(Comment, post_id: ^source.id)\n"
+        "\n"
         "  Ecto.Multi.new()\n"
-        "  |> Ecto.Multi.update_all(:move_comments, where(Comment, post_id: ^source.id),\n"
-        "    set: [post_id: into.id])\n"
+        "  |> Ecto.Multi.update_all(:move_comments, comments, set: [post_id: into.id])\n"
         "  |> Ecto.Multi.delete(:source, source)\n"
         "  |> Repo.transaction()\n"
         "end\n"

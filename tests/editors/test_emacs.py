@@ -133,3 +133,27 @@ def test_liveview_diagnostics_hover_and_fix(tmp_path: Path, mode: str) -> None:
     assert len(phxguard_codes(r["diagnostics_after_replace"])) < len(
         phxguard_codes(r["diagnostics_after_insert"])
     )
+
+
+def test_phxguard_el_byte_compiles_without_warnings(tmp_path: Path) -> None:
+    assert EMACS is not None and HAS_EGLOT, "emacs with eglot is not installed"
+    source = tmp_path / "phxguard.el"
+    shutil.copy2(EDITORS / "emacs" / "phxguard.el", source)
+    proc = subprocess.run(
+        [
+            EMACS,
+            "--batch",
+            "-Q",
+            "--eval",
+            "(setq byte-compile-error-on-warn t)",
+            "-f",
+            "batch-byte-compile",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "phxguard.elc").exists()

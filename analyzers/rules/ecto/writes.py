@@ -4,7 +4,8 @@ A function (``def``/``defp`` clause) is flagged when at least two repo write
 call sites (``insert``, ``update!``, ``delete_all``...) can run one after the
 other outside ``Repo.transaction``/``Repo.transact``/``Ecto.Multi``. Writes in
 different branches of one ``case``/``cond``/``if``/``with ... else``/``fn``
-are alternatives, not a run. A private helper called (or captured) inside a
+are alternatives, not a run; so are a ``do`` block and its ``rescue``/``catch``
+(the handler writes after the failed write did not commit). A private helper called (or captured) inside a
 transaction in the same module counts as transactional; callers in other
 modules are not followed. One write call site inside a loop is not counted
 twice (bulk imports are a different concern). A write under an ``if``/``unless``
@@ -27,6 +28,9 @@ from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import RepoCall, in_transaction, repo_calls
 from analyzers.rules.ecto.multi_fix import transaction_fixes
+
+# Blocks that run instead of (not after) the ``do`` block's remaining code.
+ALTERNATIVE_BLOCKS = frozenset({"else_block", "rescue_block", "catch_block"})
 
 META = RuleMeta(
     code="EC002",
@@ -132,12 +136,16 @@ def _branches(node: Node) -> Iterator[tuple[int, int]]:
             return
         if parent.type == "stab_clause" and parent.parent is not None:
             yield parent.parent.start_byte, parent.start_byte
-        elif parent.type == "else_block" and parent.parent is not None:
-            # tree-sitter nests ``else`` inside the ``do`` block of its call.
+        elif parent.type in ALTERNATIVE_BLOCKS and parent.parent is not None:
+            # tree-sitter nests ``else``/``rescue`` inside the ``do`` block of its call.
             call = parent.parent.parent if parent.parent.type == "do_block" else parent.parent
             if call is not None:
                 yield -call.start_byte - 1, 1
-        elif parent.type == "do_block" and child.type != "else_block" and parent.parent is not None:
+        elif (
+            parent.type == "do_block"
+            and child.type not in ALTERNATIVE_BLOCKS
+            and parent.parent is not None
+        ):
             yield -parent.parent.start_byte - 1, 0
         elif parent.type == "arguments" and parent.parent is not None:
             call = parent.parent

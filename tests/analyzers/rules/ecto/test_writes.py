@@ -110,6 +110,11 @@ def test_message_names_function_and_writes() -> None:
         "    {:error, changeset} -> Repo.insert(%MyApp.Audit{error: inspect(changeset)})\n"
         "  end\n"
         "end",
+        "def save(attrs) do\n"
+        "  Repo.insert!(User.changeset(%User{}, attrs))\n"
+        "rescue\n"
+        "  error -> Repo.insert!(%MyApp.Audit{error: inspect(error)})\n"
+        "end",
         # Already transactional.
         "def register(attrs) do\n"
         "  Repo.transaction(fn ->\n"

@@ -167,8 +167,20 @@ def socket_name(definition: Node) -> str | None:
 
 
 def mentions_connected(node: Node | None) -> bool:
-    """Whether an expression calls ``connected?`` (``Phoenix.LiveView.connected?`` too)."""
-    return node is not None and b"connected?" in (node.text or b"")
+    """Whether an expression calls ``connected?`` (``Phoenix.LiveView.connected?`` too).
+
+    A variable bound to such a test counts: ``live = connected?(socket)`` then ``if live``.
+    """
+    if node is None:
+        return False
+    if b"connected?" in (node.text or b""):
+        return True
+    for inner in syntax.walk(node):
+        if inner.type == "identifier":
+            bound = syntax.bound_value(inner)
+            if bound is not None and b"connected?" in (bound.text or b""):
+                return True
+    return False
 
 
 def under_connected_guard(node: Node, stop: Node) -> bool:

@@ -75,6 +75,7 @@ def test_lv002_resolves_aliased_pubsub() -> None:
         "if not connected?(socket), do: :ok, else: Blog.subscribe()",
         "unless connected?(socket), do: :ok, else: Blog.subscribe()",
         "with true <- connected?(socket) do\n    Blog.subscribe()\n  end",
+        "live? = connected?(socket)\n  if live?, do: Blog.subscribe()",
     ],
 )
 def test_lv002_quiet_when_connected_guarded(body: str) -> None:

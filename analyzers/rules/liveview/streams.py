@@ -52,17 +52,12 @@ def _plan(ctx: FileContext, module: LiveModule, key: str) -> StreamPlan:
     if not templates:
         return StreamPlan(None, "no automatic fix: the module's template was not found")
     uses = [(path, template, use) for path, template in templates for use in _uses(template, key)]
-    loops = [
-        (path, template, loop)
-        for path, template in templates
-        for loop in template.loops_over(key)
-        if loop.assign == key
-    ]
-    if len(loops) != 1:
-        found = "loops over it more than once" if loops else "has no `:for` loop over it"
+    sites = [site for path, template in templates for site in _sites(path, template, key)]
+    if len(sites) != 1:
+        found = "loops over it more than once" if sites else "has no loop over it"
         return StreamPlan(None, f"no automatic fix: the template {found}")
-    path, template, loop = loops[0]
-    others = [u for u in uses if not (u[1] is template and _within_loop_head(u[2], loop))]
+    site = sites[0]
+    others = [u for u in uses if not (u[1] is site.template and u[2] == site.use)]
     if others:
         _, other_template, (start, end) = others[0]
         snippet = _snippet(other_template.source, start, end)
@@ -72,11 +67,127 @@ def _plan(ctx: FileContext, module: LiveModule, key: str) -> StreamPlan:
             "which a stream cannot serve (streams are write-only: no length, Enum or "
             "comparison)",
         )
-    template_edits, reason = _loop_edits(template, loop, key)
+    template_edits, reason = _loop_edits(site, key)
     if reason:
         return StreamPlan(None, reason)
-    edits = [*module_edits, *(Edit(e.start, e.end, e.new_text, path) for e in template_edits)]
+    edits = [
+        *module_edits,
+        *(Edit(e.start, e.end, e.new_text, site.path) for e in template_edits),
+    ]
     return StreamPlan(Fix(f"Convert @{key} to a stream", tuple(edits)))
+
+
+@dataclass(frozen=True)
+class _Site:
+    """One loop over ``@key`` in a template: ``:for={...}`` or ``<%= for ... do %>``.
+
+    ``head`` is the generator text to rewrite, ``use`` where it reads ``@key``,
+    ``span`` the loop's whole extent inside its parent (the element, or the
+    EEx ``for``/``end`` directives around it); ``simple`` is False when the
+    generator has filters or the EEx body is not exactly one element.
+    """
+
+    path: str | None
+    template: heex.Template
+    element: heex.Element
+    head: tuple[int, int]
+    pattern: str
+    use: tuple[int, int]
+    span: tuple[int, int]
+    simple: bool
+
+
+def _sites(path: str | None, template: heex.Template, key: str) -> list[_Site]:
+    found: list[_Site] = []
+    for loop in template.loops_over(key):
+        if loop.assign != key:
+            continue
+        found.append(
+            _Site(
+                path,
+                template,
+                loop.element,
+                (loop.expression.start, loop.expression.end),
+                syntax.text(loop.pattern),
+                _use_in(template, key, loop.collection.start_byte, loop.collection.end_byte),
+                (loop.element.start, loop.element.end),
+                len(loop.expression.nodes) == 1,
+            )
+        )
+    generator = re.compile(
+        rb"\A\s*for\s+(?P<gen>(?P<pattern>[^\n]+?)\s*<-\s*@"
+        + re.escape(key.encode())
+        + rb")\s+do\s*\Z"
+    )
+    expressions = template.expressions
+    for index, expression in enumerate(expressions):
+        if expression.kind != "partial" or expression.element is None:
+            continue
+        match = generator.match(template.source[expression.start : expression.end])
+        if match is None:
+            continue
+        site = _eex_site(path, template, expressions[index + 1 :], expression, match)
+        if site is not None:
+            found.append(site)
+    return found
+
+
+def _eex_site(
+    path: str | None,
+    template: heex.Template,
+    following: list[heex.Expression],
+    head: heex.Expression,
+    match: re.Match[bytes],
+) -> _Site | None:
+    """``<%= for item <- @key do %> <li>...</li> <% end %>`` inside one parent element."""
+    parent = head.element
+    directive = head.node.parent
+    closing = next(
+        (
+            e
+            for e in following
+            if e.element is parent and e.kind == "partial" and e.text.strip() == "end"
+        ),
+        None,
+    )
+    if parent is None or directive is None or closing is None or closing.node.parent is None:
+        return None
+    end_directive = closing.node.parent
+    inside = [
+        c
+        for c in parent.children
+        if directive.end_byte <= c.start and c.end <= end_directive.start_byte
+    ]
+    if not inside:
+        return None
+    element = inside[0]
+    source = template.source
+    simple = (
+        len(inside) == 1
+        and not source[directive.end_byte : element.start].strip()
+        and not source[element.end : end_directive.start_byte].strip()
+    )
+    at = head.start
+    gen_start, gen_end = match.span("gen")
+    use_start = at + gen_start + match.group("gen").rindex(b"@")
+    return _Site(
+        path,
+        template,
+        element,
+        (at + gen_start, at + gen_end),
+        match.group("pattern").decode("utf-8", "replace").strip(),
+        (use_start, at + gen_end),
+        (directive.start_byte, end_directive.end_byte),
+        simple,
+    )
+
+
+def _use_in(template: heex.Template, key: str, start: int, end: int) -> tuple[int, int]:
+    """The ``@key`` read inside ``[start, end)`` (the loop's collection)."""
+    for use in _uses(template, key):
+        if start <= use[0] and use[1] <= end:
+            return use
+    return (start, end)
 
 
 def _module_edits(ctx: FileContext, module: LiveModule, key: str) -> tuple[list[Edit], str]:
@@ -203,41 +314,34 @@ def _uses(template: heex.Template, key: str) -> list[tuple[int, int]]:
     return found
 
 
-def _within_loop_head(use: tuple[int, int], loop: heex.Loop) -> bool:
-    return loop.collection.start_byte <= use[0] and use[1] <= loop.collection.end_byte
-
-
-def _loop_edits(template: heex.Template, loop: heex.Loop, key: str) -> tuple[list[Edit], str]:
-    element = loop.element
+def _loop_edits(site: _Site, key: str) -> tuple[list[Edit], str]:
+    element = site.element
     parent = element.parent
+    source = site.template.source
     if element.kind != "tag":
         return [], "no automatic fix: the loop is on a component, which may not accept an `id`"
-    if len(loop.expression.nodes) != 1 or b"dom_id" in template.source[element.start : element.end]:
-        return [], "no automatic fix: the `:for` has filters or already names `dom_id`"
+    if not site.simple or b"dom_id" in source[site.span[0] : site.span[1]]:
+        return [], (
+            "no automatic fix: the loop has filters, a body of more than one element, "
+            "or already names `dom_id`"
+        )
     if parent is None or parent.kind != "tag":
         return [], 'no automatic fix: the loop has no parent tag to hold `phx-update="stream"`'
-    if not _only_child(template.source, parent, element):
+    if not _only_child(source, parent, site.span):
         return [], "no automatic fix: the loop's parent has other content besides the stream items"
     update = parent.attribute("phx-update")
     if update is not None and update.value != "stream":
         return [], f'no automatic fix: the loop\'s parent already has `phx-update="{update.value}"`'
-    pattern = syntax.text(loop.pattern)
     edits = [
-        Edit(
-            loop.expression.start,
-            loop.expression.end,
-            f"{{dom_id, {pattern}}} <- @streams.{key}",
-        ),
-        heex.set_attribute(template.source, element, "id", "dom_id", expression=True),
+        Edit(site.head[0], site.head[1], f"{{dom_id, {site.pattern}}} <- @streams.{key}"),
+        heex.set_attribute(source, element, "id", "dom_id", expression=True),
     ]
     if update is None:
-        edits.append(heex.set_attribute(template.source, parent, "phx-update", "stream"))
+        edits.append(heex.set_attribute(source, parent, "phx-update", "stream"))
     if parent.attribute("id") is None:
-        taken = {a.value for e in template.elements for a in e.attributes if a.name == "id"}
+        taken = {a.value for e in site.template.elements for a in e.attributes if a.name == "id"}
         edits.append(
-            heex.set_attribute(
-                template.source, parent, "id", key if key not in taken else f"{key}-stream"
-            )
+            heex.set_attribute(source, parent, "id", key if key not in taken else f"{key}-stream")
         )
     return _merge(edits), ""
 
@@ -254,12 +358,12 @@ def _merge(edits: list[Edit]) -> list[Edit]:
     return merged
 
 
-def _only_child(source: bytes, parent: heex.Element, element: heex.Element) -> bool:
+def _only_child(source: bytes, parent: heex.Element, span: tuple[int, int]) -> bool:
     close = next((c for c in parent.node.children if c.type.startswith("end_")), None)
     if close is None:
         return False
-    before = source[parent.open_end : element.start]
-    after = source[element.end : close.start_byte]
+    before = source[parent.open_end : span[0]]
+    after = source[span[1] : close.start_byte]
     return not before.strip() and not after.strip()
 
 

@@ -268,7 +268,7 @@ def test_module_forms(body: str, expected_body: str, elixir_parser: ElixirParser
             """
             <.table id="posts" rows={@posts}><:col :let={post}>{post.title}</:col></.table>
             """,
-            "no `:for` loop",
+            "has no loop over it",
         ),
         (
             """
@@ -512,3 +512,94 @@ def test_colocated_template_edits_follow_the_editor_buffer(tmp_path: Path) -> No
     assert new_template.startswith("<p>Ünïcode intro 😀</p>\n<.header>Posts</.header>")
     assert '<ul phx-update="stream" id="posts">' in new_template
     assert "<li :for={{dom_id, post} <- @streams.posts} id={dom_id}>" in new_template
+
+
+GENERATED_16_TEMPLATE = """
+<table>
+  <tbody id="posts">
+    <%= for post <- @posts do %>
+      <tr id={"post-#{post.id}"}>
+        <td>{post.title}</td>
+      </tr>
+    <% end %>
+  </tbody>
+</table>
+"""
+
+GENERATED_16_TEMPLATE_FIXED = """
+<table>
+  <tbody id="posts" phx-update="stream">
+    <%= for {dom_id, post} <- @streams.posts do %>
+      <tr id={dom_id}>
+        <td>{post.title}</td>
+      </tr>
+    <% end %>
+  </tbody>
+</table>
+"""
+
+
+def test_eex_for_loop_of_the_phoenix_16_generator(elixir_parser: ElixirParser) -> None:
+    body = """
+    def mount(_params, _session, socket) do
+      {:ok, assign(socket, :posts, list_posts())}
+    end
+
+    defp list_posts do
+      Blog.list_posts()
+    end
+    """
+    source = view(body, GENERATED_16_TEMPLATE)
+    [finding] = only("LV001", source, PATH)
+    result = fixed(source, finding)
+    assert result == view(
+        body.replace("assign(socket, :posts", "stream(socket, :posts"),
+        GENERATED_16_TEMPLATE_FIXED,
+    )
+    assert_parses(result, elixir_parser)
+    assert_heex_parses(result)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # Two elements per item.
+        """
+        <div id="posts">
+          <%= for post <- @posts do %>
+            <h2>{post.title}</h2>
+            <p>{post.body}</p>
+          <% end %>
+        </div>
+        """,
+        # Something else in the container.
+        """
+        <ul id="posts">
+          <li>First</li>
+          <%= for post <- @posts do %>
+            <li>{post.title}</li>
+          <% end %>
+        </ul>
+        """,
+        # A filter in the comprehension.
+        """
+        <ul id="posts">
+          <%= for post <- @posts, post.published do %>
+            <li>{post.title}</li>
+          <% end %>
+        </ul>
+        """,
+    ],
+)
+def test_eex_for_loop_without_a_clear_shape_has_no_fix(template: str) -> None:
+    source = view(
+        """
+        def mount(_params, _session, socket) do
+          {:ok, assign(socket, :posts, Blog.list_posts())}
+        end
+        """,
+        template,
+    )
+    [finding] = only("LV001", source, PATH)
+    assert finding.fixes == ()
+    assert "no automatic fix" in finding.note

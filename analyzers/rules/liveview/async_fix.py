@@ -39,6 +39,7 @@ class _Shape:
     work: Node
     assigned: Node
     binding: Node | None
+    piped: bool
 
 
 def start_async_rewrite(
@@ -67,7 +68,8 @@ def start_async_rewrite(
         f'{indent}  {{:noreply, put_flash(socket, :error, "Could not load {shape.key}")}}{nl}'
         f"{indent}end"
     )
-    replacement = f"start_async({socket}, :{shape.key}, fn -> {work} end)"
+    receiver = "" if shape.piped else f"{socket}, "
+    replacement = f"start_async({receiver}:{shape.key}, fn -> {work} end)"
     edits = [Edit(shape.assigned.start_byte, shape.assigned.end_byte, replacement)]
     if shape.binding is not None:
         edits.append(_delete_line(ctx.source, shape.binding))
@@ -87,8 +89,9 @@ def assign_async_rewrite(
     if shape is None or socket is None:
         return None
     work = ctx.text(shape.work.start_byte, shape.work.end_byte)
+    receiver = "" if shape.piped else f"{socket}, "
     replacement = (
-        f"assign_async({socket}, :{shape.key}, fn -> {{:ok, %{{{shape.key}: {work}}}}} end)"
+        f"assign_async({receiver}:{shape.key}, fn -> {{:ok, %{{{shape.key}: {work}}}}} end)"
     )
     edits = [Edit(shape.assigned.start_byte, shape.assigned.end_byte, replacement)]
     if shape.binding is not None:
@@ -122,44 +125,49 @@ def _shape(ctx: FileContext, definition: Node, call: Node, status: str) -> _Shap
     if result.type != "tuple" or len(items) != 2 or syntax.atom_value(items[0]) != status:
         return None
     socket = socket_name(definition)
-    parts = _assign_parts(items[1], socket)
-    if parts is None:
-        return None
-    key, value = parts
-    if not key.isidentifier():
-        return None
-    if _contains(value, call):
-        work, binding, variable = value, None, key
-    elif value.type == "identifier":
-        variable = syntax.text(value)
-        binding = _binding_of(statements[:-1], variable, call)
-        if binding is None or _uses(definition, variable) != 2:
+    for assign in syntax.walk(items[1]):
+        parts = _assign_parts(assign, socket)
+        if parts is None:
+            continue
+        key, value = parts
+        if not key.isidentifier():
             return None
-        work = binding.child_by_field_name("right")  # type: ignore[assignment]
+        binding: Node | None = None
+        if _contains(value, call):
+            work: Node | None = value
+            variable = key
+        elif value.type == "identifier":
+            variable = syntax.text(value)
+            binding = _binding_of(statements[:-1], variable, call)
+            if binding is None or _uses(definition, variable) != 2:
+                continue
+            work = binding.child_by_field_name("right")
+        else:
+            continue
         if work is None:
             return None
-    else:
-        return None
-    text = ctx.text(work.start_byte, work.end_byte)
-    if "\n" in text or (socket is not None and _uses(work, socket)):
-        return None
-    return _Shape(key, variable, work, items[1], binding)
+        text = ctx.text(work.start_byte, work.end_byte)
+        if "\n" in text or (socket is not None and _uses(work, socket)):
+            return None
+        piped = syntax.pipe_source(assign) is not None
+        return _Shape(key, variable, work, assign, binding, piped)
+    return None
 
 
 def _assign_parts(node: Node, socket: str | None) -> tuple[str, Node] | None:
-    """``(key, value)`` of ``assign(socket, :key, value)``/``assign(socket, key: value)``/piped."""
+    """``(key, value)`` of ``assign(socket, :key, value)``/``assign(socket, key: value)``.
+
+    Piped (``socket |> f() |> assign(:key, value)``), any socket expression may come in.
+    """
     if node.type != "call" or syntax.call_name(node) != "assign":
-        if node.type == "binary_operator" and syntax.operator(node) == "|>":
-            right = node.child_by_field_name("right")
-            left = node.child_by_field_name("left")
-            if right is not None and left is not None and syntax.text(left) == socket:
-                return _assign_parts(right, socket)
         return None
     args = syntax.effective_args(node)
-    if len(args) == 3 and syntax.text(args[0]) == socket:
+    if not args or (syntax.pipe_source(node) is None and syntax.text(args[0]) != socket):
+        return None
+    if len(args) == 3:
         key = syntax.atom_value(args[1])
         return (key, args[2]) if key is not None else None
-    if len(args) == 2 and syntax.text(args[0]) == socket:
+    if len(args) == 2:
         pairs = syntax.keyword_pairs(args[1])
         if len(pairs) == 1:
             return pairs[0][0], pairs[0][2]

@@ -507,3 +507,53 @@ def test_safe_pattern_parses_and_is_not_flagged(code: str, elixir_parser: Elixir
     assert_parses(sample, elixir_parser)
     inside_liveview = live(sample, header="alias MyApp.Repo")
     assert only(code, inside_liveview, PATH) == []
+
+
+def test_lv003_fix_inside_a_pipe(elixir_parser: ElixirParser) -> None:
+    source = live(
+        """
+        def handle_event("go", %{"url" => url}, socket) do
+          {:noreply, socket |> assign(:loading, true) |> assign(:preview, Req.get!(url).body)}
+        end
+        """
+    )
+    expected = live(
+        """
+        def handle_event("go", %{"url" => url}, socket) do
+          {:noreply, socket |> assign(:loading, true) |> start_async(:preview, fn -> Req.get!(url).body end)}
+        end
+
+        def handle_async(:preview, {:ok, preview}, socket) do
+          {:noreply, assign(socket, :preview, preview)}
+        end
+
+        def handle_async(:preview, {:exit, _reason}, socket) do
+          {:noreply, put_flash(socket, :error, "Could not load preview")}
+        end
+        """
+    )
+    assert_fixed("LV003", source, expected, elixir_parser, path=PATH)
+
+
+def test_lv007_fix_inside_a_pipe(elixir_parser: ElixirParser) -> None:
+    source = live(
+        """
+        def mount(_params, _session, socket) do
+          {:ok,
+           socket
+           |> assign(:now, DateTime.utc_now())
+           |> assign(:banner, Req.get!("https://status.example.com/banner.txt").body)}
+        end
+        """
+    )
+    expected = live(
+        """
+        def mount(_params, _session, socket) do
+          {:ok,
+           socket
+           |> assign(:now, DateTime.utc_now())
+           |> assign_async(:banner, fn -> {:ok, %{banner: Req.get!("https://status.example.com/banner.txt").body}} end)}
+        end
+        """
+    )
+    assert_fixed("LV007", source, expected, elixir_parser, path=PATH)

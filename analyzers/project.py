@@ -184,7 +184,8 @@ def _read_repo_config(node: Node, settings: dict[str, dict[str, str]], *, is_tes
             # Test config often differs from what production runs; prefer the others.
             if lock is not None and not (is_test and "migration_lock" in entry):
                 entry["migration_lock"] = lock
-        elif key == "adapter" and value.type == "alias":
+        elif key == "adapter" and value.type == "alias" and syntax.text(value).startswith("Ecto."):
+            # Only Ecto adapters make a repo: endpoints configure `adapter: Bandit.PhoenixAdapter`.
             entry["adapter"] = syntax.text(value)
         elif key == "priv":
             priv = syntax.string_value(value)

@@ -51,3 +51,15 @@ def test_project_root_is_the_umbrella_root(tmp_path: Path) -> None:
     (tmp_path / "apps/web/lib").mkdir(parents=True)
     assert find_project_root(tmp_path / "apps/web/lib") == tmp_path
     assert find_project_root(tmp_path / "apps") == tmp_path
+
+
+def test_an_endpoint_adapter_does_not_make_a_repo(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "config/config.exs",
+        "import Config\nconfig :app, AppWeb.Endpoint, adapter: Bandit.PhoenixAdapter\n"
+        "config :app, App.LegacyRepo, adapter: Ecto.Adapters.MyXQL\n",
+    )
+    facts = load_project_facts(tmp_path)
+    assert set(facts.repos) == {"App.LegacyRepo"}
+    assert not facts.repos["App.LegacyRepo"].is_postgres

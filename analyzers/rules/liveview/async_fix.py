@@ -97,9 +97,12 @@ def assign_async_rewrite(
     if shape.binding is not None:
         edits.append(_delete_line(ctx.source, shape.binding))
     edits.sort(key=lambda e: e.start)
+    # Not preferred: the template must change to render the AsyncResult, so fix-all and
+    # `--fix` leave it to the user to pick (and to adapt the template) deliberately.
     fix = Fix(
         f"Load :{shape.key} with assign_async (the template then renders an AsyncResult)",
         tuple(edits),
+        preferred=False,
     )
     template = (
         f"<.async_result :let={{{shape.key}}} assign={{@{shape.key}}}>\n"

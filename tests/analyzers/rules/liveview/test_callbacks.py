@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analyzers.edits import compatible_fixes
 from analyzers.engine import analyze
 from analyzers.registry import get_rule
 from tests.elixir_parser import ElixirParser
@@ -452,6 +453,9 @@ def test_lv007_flags_blocking_mount_once(elixir_parser: ElixirParser) -> None:
     assert_fixed("LV007", source, expected, elixir_parser, path=PATH)
     [finding] = only("LV007", source, PATH)
     assert "async_result" in finding.note
+    # The template must change too, so fix-all / --fix never apply it unasked.
+    assert not finding.fixes[0].preferred
+    assert compatible_fixes([finding]) == []
 
 
 def test_lv007_flags_three_unbounded_loads() -> None:

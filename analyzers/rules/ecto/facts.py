@@ -116,7 +116,8 @@ def combine_schemas(
     return combined
 
 
-RepoDeclarations = tuple[frozenset[str], dict[str, frozenset[str]]]
+# (``use Ecto.Repo`` modules, module -> delegation targets, ``*.Repo`` facade candidates)
+RepoDeclarations = tuple[frozenset[str], dict[str, frozenset[str]], frozenset[str]]
 
 
 def wants_repos(path: str, source: bytes) -> bool:
@@ -125,9 +126,17 @@ def wants_repos(path: str, source: bytes) -> bool:
 
 
 def collect_repos(tree: Tree) -> RepoDeclarations:
-    """(modules that ``use Ecto.Repo``, module -> modules it ``defdelegate``s to) of one file."""
+    """One file's repos, delegations, and facade candidates.
+
+    A facade candidate is a module named ``*.Repo`` that does not ``use
+    Ecto.Repo`` itself, in a file that speaks of ``Ecto.Repo`` (a wrapper that
+    generates the repo API, e.g. choosing between ``MyApp.RepoPostgres`` and
+    ``MyApp.RepoMysql`` at run time).
+    """
     repos: set[str] = set()
     delegates: dict[str, frozenset[str]] = {}
+    candidates: set[str] = set()
+    mentions_repo = b"Ecto.Repo" in (tree.root_node.text or b"")
     for module, aliases in aliases_by_module(tree.root_node):
         targets: set[str] = set()
         for statement in syntax.block_statements(syntax.do_block(module)):
@@ -143,18 +152,27 @@ def collect_repos(tree: Tree) -> RepoDeclarations:
                     targets.add(aliases.expand(syntax.text(target)))
         if targets:
             delegates[aliases.module] = frozenset(targets)
-    return frozenset(repos), delegates
+        if mentions_repo and aliases.module.rsplit(".", 1)[-1] == "Repo":
+            candidates.add(aliases.module)
+    return frozenset(repos), delegates, frozenset(candidates - repos)
 
 
 def combine_repos(per_file: Mapping[str, RepoDeclarations]) -> frozenset[str]:
-    """Every Ecto repo module: ``use Ecto.Repo``, plus modules delegating to one (wrappers)."""
+    """Every Ecto repo module: ``use Ecto.Repo``, modules delegating to one, and facades.
+
+    A facade candidate counts when a real repo's name extends its own
+    (``MyApp.Repo`` beside ``MyApp.RepoPostgres`` or ``MyApp.Repo.Replica``).
+    """
     repos: set[str] = set()
     delegates: dict[str, frozenset[str]] = {}
-    for declared, delegating in per_file.values():
+    candidates: set[str] = set()
+    for declared, delegating, facades in per_file.values():
         repos |= declared
         delegates.update(delegating)
+        candidates |= facades
     wrappers = {module for module, targets in delegates.items() if targets & repos}
-    return frozenset(repos | wrappers)
+    fronts = {c for c in candidates if any(r != c and r.startswith(c) for r in repos)}
+    return frozenset(repos | wrappers | fronts)
 
 
 # module -> (functions that read through a repo, function -> module it delegates to)

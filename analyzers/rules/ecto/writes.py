@@ -102,20 +102,51 @@ def in_mix_task(node: Node) -> bool:
 
 
 def _ensure_step(ctx: FileContext, node: Node) -> bool:
-    """The write runs only when a repo read said the row is missing (``unless Repo.get(...)``)."""
+    """The write runs only when a repo read said the row is missing.
+
+    ``unless Repo.get(...) do Repo.insert!(...)``, or the one write of the
+    ``nil ->`` clause of ``case Repo.get_by(...) do``: create-if-missing,
+    completed by running again.
+    """
     for parent in syntax.ancestors(node):
         if syntax.def_name(parent) is not None:
             return False
         if parent.type == "call" and syntax.call_name(parent) in {"if", "unless"}:
-            args = syntax.call_args(parent)
-            condition = args[0] if args else None
-            if condition is not None and not (
-                condition.start_byte <= node.start_byte < condition.end_byte
+            if _condition_reads(ctx, parent, node):
+                return True
+        elif parent.type == "stab_clause" and _nil_clause(parent) and _writes_in(ctx, parent) == 1:
+            block = parent.parent
+            case = block.parent if block is not None else None
+            if (
+                case is not None
+                and syntax.call_name(case) == "case"
+                and _condition_reads(ctx, case, node)
             ):
-                reads = [c.node for c in repo_calls(ctx) if c.is_read]
-                if any(condition.start_byte <= r.start_byte < condition.end_byte for r in reads):
-                    return True
+                return True
     return False
+
+
+def _writes_in(ctx: FileContext, node: Node) -> int:
+    return sum(
+        1
+        for c in repo_calls(ctx)
+        if c.is_write and node.start_byte <= c.node.start_byte < node.end_byte
+    )
+
+
+def _nil_clause(clause: Node) -> bool:
+    patterns = clause.named_children[0] if clause.named_children else None
+    return patterns is not None and patterns.type == "arguments" and syntax.text(patterns) == "nil"
+
+
+def _condition_reads(ctx: FileContext, call: Node, node: Node) -> bool:
+    """``call``'s first argument (its condition or subject) reads the repo; ``node`` is not in it."""
+    args = syntax.call_args(call)
+    condition = args[0] if args else None
+    if condition is None or condition.start_byte <= node.start_byte < condition.end_byte:
+        return False
+    reads = [c.node for c in repo_calls(ctx) if c.is_read]
+    return any(condition.start_byte <= r.start_byte < condition.end_byte for r in reads)
 
 
 def _has_run(writes: list[RepoCall]) -> bool:

@@ -179,3 +179,37 @@ def test_delegating_wrappers_and_macro_aliased_repos_are_repos() -> None:
     assert not is_repo_module(ctx, "MyApp.Mailer")
     # ``use MyApp.Context`` aliased Repo inside a macro: the one workspace repo of that name.
     assert [(c.module, c.function) for c in repo_calls(ctx)] == [("MyApp.Repo", "insert")]
+
+
+def test_a_generated_repo_facade_beside_real_repos_is_a_repo() -> None:
+    facade = dedent(
+        """
+        defmodule MyApp.Database.Repo do
+          @moduledoc "An Ecto.Repo facade: picks the configured repo at run time."
+          for {name, arity} <- [insert: 1, all: 1] do
+            def unquote(name)(arg), do: impl().unquote(name)(arg)
+          end
+          defp impl, do: Application.fetch_env!(:my_app, :repo)
+        end
+        """
+    )
+    postgres = "defmodule MyApp.Database.RepoPostgres do\n  use Ecto.Repo, otp_app: :a\nend\n"
+    other = dedent(
+        """
+        defmodule MyApp.Git.Repo do
+          @moduledoc "Not an Ecto.Repo: a git repository."
+          def insert(path), do: path
+        end
+        """
+    )
+    facts = facts_from_sources(
+        ".",
+        {
+            "lib/database/repo.ex": facade.encode(),
+            "lib/database/repo_postgres.ex": postgres.encode(),
+            "lib/git/repo.ex": other.encode(),
+        },
+    )
+    ctx = context("defmodule MyApp.X do\nend\n", facts)
+    assert is_repo_module(ctx, "MyApp.Database.Repo")
+    assert not is_repo_module(ctx, "MyApp.Git.Repo")

@@ -50,6 +50,18 @@ def ec002(source: str, path: str = PATH, **kwargs: object) -> list[str]:
             "register(attrs)",
         ),
         (
+            # A rename then an insert in the found-user branch is a run.
+            "def sync(gh_user) do\n"
+            "  case Repo.get_by(User, login: gh_user.login) do\n"
+            "    nil -> Repo.insert!(%User{xref: gh_user.id})\n"
+            "    user ->\n"
+            '      Repo.update!(User.changeset(user, %{login: "renamed"}))\n'
+            "      Repo.insert!(%User{xref: gh_user.id})\n"
+            "  end\n"
+            "end",
+            "sync(gh_user)",
+        ),
+        (
             # Sequential writes in the same branch are still a run.
             "def close(user, delete?) do\n"
             "  if delete? do\n"
@@ -166,6 +178,19 @@ def test_message_names_function_and_writes() -> None:
         "def setup do\n"
         '  unless Repo.get(User, 1), do: Repo.insert!(%User{id: 1, name: "admin"})\n'
         "  unless Repo.get_by(Profile, user_id: 1), do: Repo.insert!(%Profile{user_id: 1})\n"
+        "end",
+        "def sign_in(gh_user) do\n"
+        "  user =\n"
+        "    case Repo.get_by(User, xref: gh_user.id) do\n"
+        "      nil -> Repo.insert!(%User{xref: gh_user.id, login: gh_user.login})\n"
+        "      user -> user\n"
+        "    end\n"
+        "\n"
+        "  if user.login != gh_user.login do\n"
+        "    Repo.update!(User.changeset(user, %{login: gh_user.login}))\n"
+        "  else\n"
+        "    user\n"
+        "  end\n"
         "end",
         # Reads do not count.
         "def touch(id) do\n"

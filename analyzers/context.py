@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tree_sitter import Node, Tree
+from tree_sitter import Language, Node, Query, QueryCursor, QueryError, Tree
 
 from analyzers.config import Config
 from analyzers.model import Finding, Fix, RuleMeta, Severity
@@ -14,6 +14,18 @@ from analyzers.project import ProjectFacts
 from analyzers.text import LineIndex
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _type_query(node_type: str, language: Language) -> Query | None:
+    """A query capturing every node of one type (built once per type and grammar).
+
+    None when the grammar has no such node type (e.g. ``call`` in HEEx).
+    """
+    try:
+        return Query(language, f"({node_type}) @node")
+    except QueryError:
+        return None
 
 
 class FileContext:
@@ -40,7 +52,7 @@ class FileContext:
         self.tree = tree
         self.config = config
         self.facts = facts
-        self._by_type: dict[str, list[Node]] | None = None
+        self._by_type: dict[str, list[Node]] = {}
         self._memo: dict[str, Any] = {}
         self._line_index: LineIndex | None = None
 
@@ -57,26 +69,14 @@ class FileContext:
         return self._line_index
 
     def nodes(self, node_type: str) -> list[Node]:
-        """All named nodes of ``node_type``, in document order."""
-        if self._by_type is None:
-            self._by_type = self._index()
-        return self._by_type.get(node_type, [])
-
-    def _index(self) -> dict[str, list[Node]]:
-        buckets: dict[str, list[Node]] = defaultdict(list)
-        cursor = self.tree.walk()
-        while True:
-            node = cursor.node
-            if node is not None and node.is_named:
-                buckets[node.type].append(node)
-            if cursor.goto_first_child() or cursor.goto_next_sibling():
-                continue
-            while cursor.goto_parent():
-                if cursor.goto_next_sibling():
-                    break
-            else:
-                break
-        return dict(buckets)
+        """All named nodes of ``node_type``, in document order (one C-side query per type)."""
+        found = self._by_type.get(node_type)
+        if found is None:
+            query = _type_query(node_type, self.tree.language)
+            captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
+            found = sorted(captures.get("node", []), key=lambda n: (n.start_byte, -n.end_byte))
+            self._by_type[node_type] = found
+        return found
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:
         """Compute ``factory()`` once per file under ``key``."""

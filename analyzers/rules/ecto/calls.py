@@ -47,6 +47,9 @@ WRITES = frozenset(
 )  # fmt: skip
 QUERIES = frozenset({"query", "query!", "query_many", "query_many!"})
 TRANSACTIONS = frozenset({"transaction", "transact"})
+# Every Ecto.Repo function a rule asks about; other names are never resolved (per keystroke,
+# resolving every remote call of a large module is the expensive part).
+REPO_FUNCTIONS = READS | WRITES | QUERIES | TRANSACTIONS | {"rollback", "checkout", "load"}
 MULTI = "Ecto.Multi"
 SQL_ADAPTER = "Ecto.Adapters.SQL"
 
@@ -148,6 +151,9 @@ def repo_calls(ctx: FileContext) -> list[RepoCall]:
         for call in ctx.nodes("call"):
             target = syntax.call_target(call)
             if target is None or target.type != "dot":
+                continue
+            right = target.child_by_field_name("right")
+            if right is None or syntax.text(right) not in REPO_FUNCTIONS:
                 continue
             resolved = resolve(ctx, call)
             if resolved is None:

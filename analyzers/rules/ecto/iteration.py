@@ -44,10 +44,12 @@ def iterations(ctx: FileContext) -> list[Iteration]:
     def build() -> list[Iteration]:
         found: list[Iteration] = []
         for call in ctx.nodes("call"):
-            name = syntax.call_name(call)
-            if name == "for":
-                item = _comprehension(call)
-            elif name is not None and "." in name:
+            # Read the function name off the node before resolving anything: most calls
+            # are neither `for` nor an Enum/Stream iterator, and this runs per keystroke.
+            function = function_text(call)
+            if function == "for":
+                item = _comprehension(call) if syntax.call_name(call) == "for" else None
+            elif function in ITERATORS:
                 item = _enum_call(ctx, call)
             else:
                 item = None
@@ -56,6 +58,14 @@ def iterations(ctx: FileContext) -> list[Iteration]:
         return found
 
     return ctx.memo("ecto.iterations", build)
+
+
+def function_text(call: Node) -> str:
+    """The function identifier of a call (``map`` for ``Enum.map``), without resolving it."""
+    target = call.child_by_field_name("target")
+    if target is not None and target.type == "dot":
+        target = target.child_by_field_name("right")
+    return syntax.text(target) if target is not None and target.type == "identifier" else ""
 
 
 def _enum_call(ctx: FileContext, call: Node) -> Iteration | None:

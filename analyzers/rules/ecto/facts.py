@@ -215,11 +215,12 @@ def collect_query_functions(tree: Tree) -> QueryFunctions:
                 if "." not in name:
                     local.add(name)
                     continue
-                target = aliases.call_target(node)
+                receiver, _, function = name.rpartition(".")
+                # Cheap tests first: this runs over every call of every application module.
                 if (
-                    target is not None
-                    and target[0].rsplit(".", 1)[-1].endswith("Repo")
-                    and target[1] in REPO_READS
+                    function in REPO_READS
+                    and (receiver[:1].isupper() or receiver.startswith("__MODULE__"))
+                    and aliases.expand(receiver).rsplit(".", 1)[-1].endswith("Repo")
                 ):
                     reads.add(named[1])
         changed = True

@@ -1,18 +1,16 @@
-"""Workspace facts: which functions of which modules query the database, and which creates are safe.
+"""Workspace facts for LiveView rules: each module's creates, and its unique constraints.
 
-A function "queries" when its body calls a repo (a module whose last name
-segment ends in ``Repo``, aliases applied) or a function of the same module
-that does. LV004 uses this to tell ``Blog.list_posts()`` (a query) from
-``Blog.list_categories()`` returning a constant list: for a module of the
-workspace only its querying functions count. LV005 uses the creates: a
-context's ``create_*`` guarded by an upsert or existence check, or writing a
-schema whose module declares a ``unique_constraint``, is not a double-submit
-risk. Available as ``ctx.facts.get(QUERY_FACTS)``: a mapping of module name to
-:class:`ModuleQueries` (every module of the scanned files is a key).
+LV005 uses them: a context's ``create_*`` guarded by an upsert or existence
+check, or writing a schema whose module declares a ``unique_constraint``, is
+not a double-submit risk. Every module of the scanned files is a key, so
+LV004 can tell a workspace module (whose querying functions come from the
+Ecto family's ``QUERY_FUNCTIONS`` facts) from an outside one. Available as
+``ctx.facts.get(QUERY_FACTS)``: module name -> :class:`ModuleQueries`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -25,13 +23,14 @@ from analyzers.parsing import parse_elixir
 from analyzers.rules.liveview import event_writes
 
 QUERY_FACTS = "liveview.querying_functions"
+# Repo.insert*/create_* calls (not `inserted_at`): without one, no function of the file creates.
+_MAY_CREATE = re.compile(rb"\.insert(?:_all|_or_update)?!?\b(?!_)|\bcreate_\w")
 
 
 @dataclass(frozen=True)
 class ModuleQueries:
-    """One module: its querying public functions, its creates, its unique constraints."""
+    """One module: its creates and whether it declares a unique constraint."""
 
-    querying: frozenset[str] = frozenset()
     unique_constraint: bool = False
     # Public functions that insert: (name, guarded locally, modules their code names).
     creates: tuple[tuple[str, bool, frozenset[str]], ...] = ()
@@ -60,20 +59,21 @@ def wants(path: str, source: bytes) -> bool:
 
 
 def collect(path: str, source: bytes, tree: Tree | None) -> dict[str, ModuleQueries]:
-    """Per module of the file: querying functions, creates, unique constraints."""
+    """Per module of the file: creates and unique constraints (every module is a key)."""
     tree = tree if tree is not None else parse_elixir(source)
     found: dict[str, ModuleQueries] = {}
     mentions_repo = b"Repo" in source
     may_be_unique = b"unique_constraint" in source
+    may_create = _MAY_CREATE.search(source) is not None
     for defmodule, aliases in aliases_by_module(tree.root_node):
         if not (mentions_repo or may_be_unique):
             found[aliases.module] = _EMPTY
             continue
         body = syntax.body_nodes(defmodule)
         found[aliases.module] = ModuleQueries(
-            querying=_querying(body, aliases) if mentions_repo else frozenset(),
             unique_constraint=may_be_unique and _declares_unique(body),
-            creates=_creates(body, aliases) if mentions_repo else (),
+            # Creates are Repo.insert*/create_* calls: skip the (costly) handler walk without them.
+            creates=_creates(body, aliases) if mentions_repo and may_create else (),
         )
     return found
 
@@ -100,39 +100,6 @@ def _creates(
             named = frozenset(m for check in checks for m in check.mentions)
             found.append((name, guarded, named))
     return tuple(found)
-
-
-def _querying(body: list[Node], aliases: ModuleAliases) -> frozenset[str]:
-    public: set[str] = set()
-    calls_repo: set[str] = set()
-    local_calls: dict[str, set[str]] = {}
-    for statement in body:
-        named = syntax.def_name(statement)
-        if named is None or named[0] not in ("def", "defp"):
-            continue
-        kind, name = named
-        if kind == "def":
-            public.add(name)
-        callees = local_calls.setdefault(name, set())
-        for block in syntax.body_nodes(statement):
-            for node in syntax.walk(block):
-                if node.type != "call":
-                    continue
-                target = aliases.call_target(node)
-                if target is not None and target[0].rsplit(".", 1)[-1].endswith("Repo"):
-                    calls_repo.add(name)
-                called = syntax.call_name(node)
-                if target is None and called and "." not in called:
-                    callees.add(called)
-    # Through same-module helpers: repeat until nothing new reaches a repo.
-    changed = True
-    while changed:
-        changed = False
-        for name, callees in local_calls.items():
-            if name not in calls_repo and callees & calls_repo:
-                calls_repo.add(name)
-                changed = True
-    return frozenset(public & calls_repo)
 
 
 def combine(per_file: Mapping[str, dict[str, ModuleQueries]]) -> dict[str, ModuleQueries]:

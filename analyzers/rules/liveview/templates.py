@@ -24,6 +24,7 @@ from analyzers.context import FileContext
 from analyzers.model import Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import aliases_for, is_repo_module, module_aliases
+from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
 from analyzers.rules.liveview.facts import (
     LIVEVIEW_FACTS,
     Handler,
@@ -170,8 +171,9 @@ def _database_call(
         return None  # a web-layer helper, not a context
     workspace: dict[str, ModuleQueries] = ctx.facts.get(QUERY_FACTS)
     if module in workspace:
-        # A workspace module: only functions that reach the repo count, whatever their name.
-        return name if function in workspace[module].querying else None
+        # A workspace module: only functions that read through a repo count, whatever their name.
+        reads: dict[str, frozenset[str]] = ctx.facts.get(QUERY_FUNCTIONS)
+        return name if function in reads.get(module, frozenset()) else None
     return name if function.startswith(_CONTEXT_PREFIXES) else None
 
 

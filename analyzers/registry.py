@@ -40,6 +40,7 @@ class Rule:
 
 
 _RULES: dict[str, Rule] = {}
+_FAMILIES_LOADED = False
 
 
 def register(
@@ -57,9 +58,12 @@ def register(
 
 
 def all_rules() -> list[Rule]:
-    """Every registered rule, sorted by code."""
-    for module in RULE_MODULES:
-        importlib.import_module(module)
+    """Every registered rule, sorted by code (rule families imported on first call)."""
+    global _FAMILIES_LOADED
+    if not _FAMILIES_LOADED:
+        for module in RULE_MODULES:
+            importlib.import_module(module)
+        _FAMILIES_LOADED = True
     return [_RULES[code] for code in sorted(_RULES)]
 
 

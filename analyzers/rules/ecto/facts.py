@@ -206,8 +206,8 @@ def collect_query_functions(tree: Tree) -> QueryFunctions:
             if named is None:
                 continue
             local = calls.setdefault(named[1], set())
-            for node in syntax.walk(statement):
-                if node.type != "call" or node == statement:
+            for node in syntax.descendants_of_type(statement, "call", tree.language):
+                if node == statement:
                     continue
                 name = syntax.call_name(node)
                 if name is None:

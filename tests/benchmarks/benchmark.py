@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from analyzers.config import Config
 from analyzers.engine import analyze
 from analyzers.parsing import parse_elixir
 from tests.benchmarks.corpus import context_source, migration_source, write_corpus
@@ -101,13 +102,19 @@ def main(argv: list[str] | None = None) -> None:
     }
     big = context_source(5000)
     migration_big = "".join(migration_source(i) for i in range(190))
+    migration_path = "priv/repo/migrations/20240101000000_big.exs"
+    mg_only = Config(select=("MG",))
     keystrokes = {
         "context_module_5000_lines": keystroke_seconds(
             big, "lib/bench/records.ex", args.keystrokes
         ),
-        "migrations_5000_lines": keystroke_seconds(
-            migration_big, "priv/repo/migrations/20240101000000_big.exs", args.keystrokes
+        "context_module_5000_lines_mg_rules_only": keystroke_seconds(
+            big, "lib/bench/records.ex", args.keystrokes, mg_only
         ),
+        "migrations_500_lines": keystroke_seconds(
+            "".join(migration_source(i) for i in range(19)), migration_path, args.keystrokes
+        ),
+        "migrations_5000_lines": keystroke_seconds(migration_big, migration_path, args.keystrokes),
     }
     report["keystroke_ms"] = {
         name: {"p50": percentile(t, 50) * 1000, "p99": percentile(t, 99) * 1000, "n": len(t)}

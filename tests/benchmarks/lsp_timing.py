@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from analyzers.config import Config
 from server.lsp.analysis import Analyzer
 from server.lsp.diagnostics import to_diagnostic
 from server.lsp.documents import DocumentStore, TextChange
@@ -23,10 +24,14 @@ from server.lsp.documents import DocumentStore, TextChange
 TYPED = "  # tuned "
 
 
-def keystroke_seconds(text: str, path: str, keystrokes: int) -> list[float]:
+def keystroke_seconds(
+    text: str, path: str, keystrokes: int, config: Config | None = None
+) -> list[float]:
     """Seconds per keystroke while typing ``TYPED`` repeatedly into the middle of ``text``."""
     store = DocumentStore()
     analyzer = Analyzer(on_failures=lambda failures: None)
+    if config is not None:
+        analyzer.reconfigure(config=config)
     uri = Path(path).absolute().as_uri()
     doc = store.open(uri, path, "elixir", 1, text)
     analyzer.run(doc)
@@ -38,8 +43,9 @@ def keystroke_seconds(text: str, path: str, keystrokes: int) -> list[float]:
         char = TYPED[i % len(TYPED)]
         change = TextChange(char, (line, column, line, column))
         start = time.perf_counter()
-        doc = store.change(uri, i + 2, [change], "utf-16")
-        assert doc is not None
+        changed = store.change(uri, i + 2, [change], "utf-16")
+        assert changed is not None
+        doc = changed
         analysis = analyzer.run(doc)
         codec = doc.codec("utf-16")
         [to_diagnostic(f, codec) for f in analysis.findings]

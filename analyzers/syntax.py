@@ -98,6 +98,18 @@ def pipe_source(node: Node) -> Node | None:
     return None
 
 
+def pipeline_top(node: Node) -> Node:
+    """The whole pipeline ``node`` ends (``:t |> index(c) |> create()`` for ``create()``), else ``node``."""
+    while (
+        node.parent is not None
+        and node.parent.type == "binary_operator"
+        and operator(node.parent) == "|>"
+        and node.parent.child_by_field_name("right") == node
+    ):
+        node = node.parent
+    return node
+
+
 def effective_args(node: Node) -> list[Node]:
     """A call's arguments as Elixir sees them: the piped value (if any) first."""
     piped = pipe_source(node)

@@ -103,7 +103,7 @@ def _loads(ctx: FileContext, schemas: dict[str, SchemaFacts]) -> Iterator[Load]:
     for found in repo_calls(ctx):
         if found.function not in LOADS:
             continue
-        value = _whole_value(found.node)
+        value = syntax.pipeline_top(found.node)
         binding = value.parent
         if binding is None or binding.type != "binary_operator" or syntax.operator(binding) != "=":
             continue
@@ -125,19 +125,6 @@ def _loads(ctx: FileContext, schemas: dict[str, SchemaFacts]) -> Iterator[Load]:
         schema = schemas.get(full)
         if schema is not None and schema.associations:
             yield Load(syntax.text(left), binding, value, found, schema)
-
-
-def _whole_value(call: Node) -> Node:
-    """The full expression whose result the call is (the top of the pipeline it ends)."""
-    node = call
-    while (
-        node.parent is not None
-        and node.parent.type == "binary_operator"
-        and syntax.operator(node.parent) == "|>"
-        and node.parent.child_by_field_name("right") == node
-    ):
-        node = node.parent
-    return node
 
 
 def _query_of(found: RepoCall) -> Node | None:

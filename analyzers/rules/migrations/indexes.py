@@ -113,15 +113,7 @@ def _index_operations(ctx: FileContext) -> Iterator[IndexOperation]:
 
 def statement_of(call: Node) -> Node:
     """The whole pipeline a call ends (``:t |> index(c) |> create()``), else the call itself."""
-    node = call
-    while (
-        node.parent is not None
-        and node.parent.type == "binary_operator"
-        and syntax.operator(node.parent) == "|>"
-        and node.parent.child_by_field_name("right") == node
-    ):
-        node = node.parent
-    return node
+    return syntax.pipeline_top(call)
 
 
 def missing_attributes(module: MigrationModule) -> list[str]:

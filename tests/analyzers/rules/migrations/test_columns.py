@@ -13,31 +13,12 @@ from tests.ruletools import (
     adapter_facts,
     assert_fixed,
     assert_parses,
-    dedent,
     flagged_text,
+    migration,
     only,
 )
 
 SQLITE = "Ecto.Adapters.SQLite3"
-
-
-def migration(body: str, *, down: str | None = None, definition: str = "change") -> str:
-    """A migration module with ``body`` (unindented) as ``def <definition>``, optionally a ``down``."""
-
-    def indent(text: str) -> str:
-        return "\n".join(("    " + line) if line else "" for line in dedent(text).splitlines())
-
-    source = (
-        "defmodule MyApp.Repo.Migrations.Change do\n"
-        "  use Ecto.Migration\n"
-        "\n"
-        f"  def {definition} do\n"
-        f"{indent(body)}\n"
-        "  end\n"
-    )
-    if down is not None:
-        source += f"\n  def down do\n{indent(down)}\n  end\n"
-    return source + "end\n"
 
 
 def alter(statement: str, table: str = "posts") -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from tree_sitter import Language, Node, Query, QueryCursor, QueryError, Tree
@@ -54,6 +54,7 @@ class FileContext:
         self.facts = facts
         self._by_type: dict[str, list[Node]] = {}
         self._memo: dict[str, Any] = {}
+        self._calls_by_function: dict[str, list[Node]] | None = None
         self._line_index: LineIndex | None = None
 
     @property
@@ -77,6 +78,30 @@ class FileContext:
             found = sorted(captures.get("node", []), key=lambda n: (n.start_byte, -n.end_byte))
             self._by_type[node_type] = found
         return found
+
+    def calls_by_function(self) -> dict[str, list[Node]]:
+        """Every call, keyed by its function identifier (``map`` for ``Enum.map``), in order.
+
+        Read once per file so rules can visit only the calls whose name they
+        care about; anonymous calls (``fun.(x)``) and calls whose target is not
+        an identifier are left out.
+        """
+        if self._calls_by_function is None:
+            index: dict[str, list[Node]] = {}
+            for call in self.nodes("call"):
+                target = call.child_by_field_name("target")
+                if target is not None and target.type == "dot":
+                    target = target.child_by_field_name("right")
+                if target is not None and target.type == "identifier" and target.text:
+                    index.setdefault(target.text.decode("utf-8", "replace"), []).append(call)
+            self._calls_by_function = index
+        return self._calls_by_function
+
+    def calls_named(self, functions: Iterable[str]) -> list[Node]:
+        """Calls of any of ``functions`` (by identifier, any receiver), in document order."""
+        index = self.calls_by_function()
+        found = [call for name in functions for call in index.get(name, ())]
+        return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:
         """Compute ``factory()`` once per file under ``key``."""

@@ -148,12 +148,9 @@ def repo_calls(ctx: FileContext) -> list[RepoCall]:
 
     def build() -> list[RepoCall]:
         found: list[RepoCall] = []
-        for call in ctx.nodes("call"):
+        for call in ctx.calls_named(REPO_FUNCTIONS):
             target = syntax.call_target(call)
             if target is None or target.type != "dot":
-                continue
-            right = target.child_by_field_name("right")
-            if right is None or syntax.text(right) not in REPO_FUNCTIONS:
                 continue
             resolved = resolve(ctx, call)
             if resolved is None:

@@ -43,9 +43,9 @@ def iterations(ctx: FileContext) -> list[Iteration]:
 
     def build() -> list[Iteration]:
         found: list[Iteration] = []
-        for call in ctx.nodes("call"):
-            # Read the function name off the node before resolving anything: most calls
-            # are neither `for` nor an Enum/Stream iterator, and this runs per keystroke.
+        # Only calls named `for` or like an Enum/Stream iterator: most calls are neither,
+        # and this runs per keystroke.
+        for call in ctx.calls_named({"for", *ITERATORS}):
             function = function_text(call)
             if function == "for":
                 item = _comprehension(call) if syntax.call_name(call) == "for" else None

@@ -29,7 +29,7 @@ from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
-from analyzers.rules.ecto.iteration import function_text, innermost_iteration, iterations
+from analyzers.rules.ecto.iteration import innermost_iteration, iterations
 from analyzers.rules.ecto.writes import in_mix_task, is_test_path
 
 N_PLUS_ONE = RuleMeta(
@@ -134,9 +134,8 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
         if found.is_read:
             yield found.node, syntax.call_name(found.node) or found.function
     local_lookups = _local_lookups(ctx)
-    for call in ctx.nodes("call"):
-        if not _is_lookup_name(function_text(call)):
-            continue
+    lookups = [name for name in ctx.calls_by_function() if _is_lookup_name(name)]
+    for call in ctx.calls_named(lookups):
         name = syntax.call_name(call)
         if name is None or not _is_lookup_name(name.rsplit(".", 1)[-1]):
             continue

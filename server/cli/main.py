@@ -14,11 +14,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from analyzers import __version__
 from analyzers.config import ConfigError
 from analyzers.model import Severity
+
+if TYPE_CHECKING:
+    from server.cli.baseline import Fingerprint
+    from server.cli.check import FileResult, Workspace
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -37,6 +41,12 @@ def _severity(text: str) -> Severity:
         return Severity.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of jobs, not {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +95,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="use this .phxguard.toml instead of the nearest one",
     )
+    check.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="hide findings recorded in this baseline file (JSON); report only new ones",
+    )
+    check.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="write the current findings to the --baseline file and exit 0",
+    )
+    check.add_argument(
+        "--diff",
+        metavar="REF",
+        help="only findings on lines added or changed since git REF (untracked files count)",
+    )
+    check.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        metavar="N",
+        help="analyse with N processes (default: one per CPU; 1 = no subprocesses)",
+    )
+    check.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print counts per rule instead of the findings (text or json)",
+    )
+    check.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar and no baseline notes"
+    )
+    check.add_argument(
+        "--verbose", "-v", action="store_true", help="list each stale baseline entry"
+    )
 
     rules = commands.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
@@ -111,7 +155,6 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``phxguard check``."""
     from server.cli.check import (
         UsageError,
-        analyze_all,
         exit_status,
         failure_message,
         load_workspace,
@@ -121,6 +164,10 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     from server.cli.formats import RunInfo, renderer
 
+    problem = _check_option_problem(args)
+    if problem is not None:
+        print(f"phxguard: {problem}", file=err)
+        return EXIT_USAGE
     try:
         select = parse_code_option(args.select, "--select")
         ignore = parse_code_option(args.ignore, "--ignore")
@@ -133,7 +180,28 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"phxguard: {exc}", file=err)
         return EXIT_USAGE
 
-    results = analyze_all(ws, err)
+    from server.cli.baseline import Baseline, BaselineError
+    from server.cli.gitdiff import ChangedLines, GitDiffError, changed_lines
+    from server.cli.parallel import analyze_parallel, default_jobs, wants_progress
+
+    baseline: Baseline | None = None
+    changed: ChangedLines | None = None
+    try:
+        if args.baseline is not None and not args.update_baseline:
+            baseline = Baseline.load(args.baseline)
+        if args.diff is not None:
+            changed = changed_lines(args.diff, paths, Path.cwd())
+    except BaselineError as exc:
+        print(f"phxguard: {exc}", file=err)
+        return EXIT_USAGE
+    except GitDiffError as exc:
+        print(f"phxguard: --diff {args.diff}: {exc}", file=err)
+        return EXIT_USAGE
+
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    results = analyze_parallel(ws, err, jobs=jobs, progress=wants_progress(err, args.quiet))
+    if args.update_baseline:
+        return _write_baseline(ws, results, args.baseline, err, quiet=args.quiet)
     fix_headline: str | None = None
     if args.fix:
         from server.cli.fixing import fix_all
@@ -143,7 +211,22 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.format != "text":
             print(fix_headline, file=err)
     report_failures(results, err)
+    if baseline is not None:
+        from server.cli.baseline import apply_baseline
+
+        results, stale = apply_baseline(ws, results, baseline)
+        _report_stale(stale, err, quiet=args.quiet, verbose=args.verbose)
+    if changed is not None:
+        from server.cli.gitdiff import keep_changed
+
+        results = keep_changed(results, changed)
     findings = located_findings(ws, results)
+    if args.statistics:
+        from server.cli import statistics
+
+        render = statistics.render_json if args.format == "json" else statistics.render_text
+        out.write(render(findings))
+        return exit_status(findings, args.fail_on)
 
     from analyzers.registry import all_rules
 
@@ -161,6 +244,54 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     out.write(renderer(args.format)(findings, info))
     return exit_status(findings, args.fail_on)
+
+
+def _check_option_problem(args: argparse.Namespace) -> str | None:
+    """Option combinations ``check`` cannot act on."""
+    if args.update_baseline and args.baseline is None:
+        return "--update-baseline needs --baseline FILE"
+    if args.update_baseline and (args.fix or args.diff is not None):
+        return "--update-baseline cannot be combined with --fix or --diff"
+    if args.statistics and args.format not in ("text", "json"):
+        return f"--statistics prints text or json, not {args.format}"
+    return None
+
+
+def _write_baseline(
+    ws: Workspace, results: dict[Path, FileResult], target: Path, err: TextIO, *, quiet: bool
+) -> int:
+    """``--update-baseline``: record the current findings (keeping entries of unchecked files)."""
+    from server.cli.baseline import Baseline, BaselineError, updated_baseline
+
+    try:
+        previous: Baseline | None = Baseline.load(target)
+    except BaselineError:
+        previous = None  # missing or unreadable: replaced by the current findings
+    baseline = updated_baseline(ws, results, previous)
+    try:
+        target.write_text(baseline.dump(), encoding="utf-8")
+    except OSError as exc:
+        print(f"phxguard: cannot write baseline {target}: {exc.strerror or exc}", file=err)
+        return EXIT_USAGE
+    if not quiet:
+        count = len(baseline.entries)
+        print(f"phxguard: wrote {count} finding{'' if count == 1 else 's'} to {target}", file=err)
+    return EXIT_OK
+
+
+def _report_stale(stale: Sequence[Fingerprint], err: TextIO, *, quiet: bool, verbose: bool) -> None:
+    """Baseline entries no longer found: worth pruning, never a failure."""
+    if not stale or quiet:
+        return
+    count = len(stale)
+    print(
+        f"phxguard: {count} baseline entr{'y' if count == 1 else 'ies'} no longer found "
+        "(fixed or changed); refresh with --update-baseline" + (":" if verbose else ""),
+        file=err,
+    )
+    if verbose:
+        for entry in stale:
+            print(f"  {entry.path}: {entry.code} #{entry.occurrence} {entry.text[:80]}", file=err)
 
 
 def run_rules(args: argparse.Namespace, out: TextIO) -> int:

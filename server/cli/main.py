@@ -21,8 +21,9 @@ from analyzers.config import ConfigError
 from analyzers.model import Severity
 
 if TYPE_CHECKING:
-    from server.cli.baseline import Fingerprint
+    from server.cli.baseline import Baseline, Fingerprint
     from server.cli.check import FileResult, Workspace
+    from server.cli.gitdiff import ChangedLines
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -180,23 +181,27 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"phxguard: {exc}", file=err)
         return EXIT_USAGE
 
-    from server.cli.baseline import Baseline, BaselineError
-    from server.cli.gitdiff import ChangedLines, GitDiffError, changed_lines
     from server.cli.parallel import analyze_parallel, default_jobs, wants_progress
 
+    # Imported only when asked for: `check` on a small tree must start fast.
     baseline: Baseline | None = None
     changed: ChangedLines | None = None
-    try:
-        if args.baseline is not None and not args.update_baseline:
+    if args.baseline is not None and not args.update_baseline:
+        from server.cli.baseline import Baseline, BaselineError
+
+        try:
             baseline = Baseline.load(args.baseline)
-        if args.diff is not None:
+        except BaselineError as exc:
+            print(f"phxguard: {exc}", file=err)
+            return EXIT_USAGE
+    if args.diff is not None:
+        from server.cli.gitdiff import GitDiffError, changed_lines
+
+        try:
             changed = changed_lines(args.diff, paths, Path.cwd())
-    except BaselineError as exc:
-        print(f"phxguard: {exc}", file=err)
-        return EXIT_USAGE
-    except GitDiffError as exc:
-        print(f"phxguard: --diff {args.diff}: {exc}", file=err)
-        return EXIT_USAGE
+        except GitDiffError as exc:
+            print(f"phxguard: --diff {args.diff}: {exc}", file=err)
+            return EXIT_USAGE
 
     jobs = args.jobs if args.jobs is not None else default_jobs()
     results = analyze_parallel(ws, err, jobs=jobs, progress=wants_progress(err, args.quiet))

@@ -12,11 +12,13 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from server.cli.check import FileResult, Workspace, analyze_file
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Below this many files a pool's start-up outweighs the work it shares.
 MIN_FILES_FOR_POOL = 50
@@ -94,6 +96,9 @@ def analyze_parallel(
                 messages[i] = buffer.getvalue()
                 bar.advance(1)
         else:
+            # Imported here: multiprocessing costs start-up time a small run never needs back.
+            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
             chunks = [ws.files[i : i + CHUNK_SIZE] for i in range(0, len(ws.files), CHUNK_SIZE)]
             with ProcessPoolExecutor(
                 max_workers=min(jobs, len(chunks)), initializer=_init_worker, initargs=(ws,)

@@ -55,8 +55,13 @@ def create_server() -> PhxguardServer:
         diagnostics.pull,
         default=types.RelatedFullDocumentDiagnosticReport(items=[]),
         options=types.DiagnosticOptions(
-            identifier="phxguard", inter_file_dependencies=False, workspace_diagnostics=False
+            identifier="phxguard", inter_file_dependencies=False, workspace_diagnostics=True
         ),
+    )
+    server.handler(
+        types.WORKSPACE_DIAGNOSTIC,
+        _workspace_pull,
+        default=types.WorkspaceDiagnosticReport(items=[]),
     )
     server.handler(types.TEXT_DOCUMENT_HOVER, hover.hover)
     server.handler(
@@ -69,6 +74,12 @@ def create_server() -> PhxguardServer:
     )
     server.handler(types.CODE_ACTION_RESOLVE, _resolve_action)
     return server
+
+
+def _workspace_pull(
+    server: PhxguardServer, params: types.WorkspaceDiagnosticParams
+) -> types.WorkspaceDiagnosticReport:
+    return server.workspace_diagnostics.pull(params)
 
 
 def _resolve_action(server: PhxguardServer, action: types.CodeAction) -> types.CodeAction:

@@ -22,6 +22,7 @@ from server.lsp.facts_sync import FactsSync
 from server.lsp.positions import PositionCodec, encoding_from_lsp
 from server.lsp.protocol import PhxguardProtocol, client_resolves_edits
 from server.lsp.settings import SettingsState
+from server.lsp.workspace_diagnostics import WorkspaceDiagnostics
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class PhxguardServer(LanguageServer):
         self.diagnostics = DiagnosticsScheduler(self)
         self.fixes = FixStore()
         self.fact_sync = FactsSync(self)
+        self.workspace_diagnostics = WorkspaceDiagnostics(self)
         self.initialized_client = False
 
     # -- client capabilities -------------------------------------------------

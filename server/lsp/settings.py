@@ -2,7 +2,7 @@
 
 Each layer overrides the one before it, key by key. Editor settings (section
 ``phxguard``: ``select``, ``ignore``, ``severity``, ``pgVersion``, ``exclude``,
-``debounceMs``) are structured with cattrs and validated by the same code as
+``debounceMs``, ``workspaceDiagnostics``) are structured with cattrs and validated by the same code as
 the config file. A layer that fails validation is dropped and reported; the
 server keeps running on the remaining layers (defaults at worst).
 """
@@ -39,10 +39,15 @@ class EditorSettings:
     pg_version: int | None = None
     exclude: list[str] | None = None
     debounce_ms: int | None = None
+    workspace_diagnostics: bool | None = None
 
 
 # Python field -> the key users write in editor settings (JSON is camelCase).
-_JSON_KEYS = {"pg_version": "pgVersion", "debounce_ms": "debounceMs"}
+_JSON_KEYS = {
+    "pg_version": "pgVersion",
+    "debounce_ms": "debounceMs",
+    "workspace_diagnostics": "workspaceDiagnostics",
+}
 
 
 class SettingsError(ValueError):
@@ -76,6 +81,7 @@ def _converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(int, _strict(int, "an integer"))
     converter.register_structure_hook(str, _strict(str, "a string"))
+    converter.register_structure_hook(bool, _strict(bool, "true or false"))
     converter.register_structure_hook_func(lambda t: t == list[str], _str_list)
     converter.register_structure_hook_func(lambda t: t == dict[str, str], _str_map)
     converter.register_structure_hook(
@@ -86,6 +92,7 @@ def _converter() -> cattrs.Converter:
             _cattrs_forbid_extra_keys=True,
             pg_version=override(rename=_JSON_KEYS["pg_version"]),
             debounce_ms=override(rename=_JSON_KEYS["debounce_ms"]),
+            workspace_diagnostics=override(rename=_JSON_KEYS["workspace_diagnostics"]),
         ),
     )
     return converter
@@ -224,3 +231,11 @@ class SettingsState:
             if layer.debounce_ms is not None:
                 return layer.debounce_ms
         return DEFAULT_DEBOUNCE_MS
+
+    @property
+    def workspace_diagnostics(self) -> bool:
+        """Whether closed files of the workspace are analysed and reported (default on)."""
+        for layer in (self.client_settings, self.init_options):
+            if layer.workspace_diagnostics is not None:
+                return layer.workspace_diagnostics
+        return True

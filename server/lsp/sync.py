@@ -53,6 +53,8 @@ def did_save(server: PhxguardServer, params: types.DidSaveTextDocumentParams) ->
     if doc is not None:
         server.fact_sync.document_changed(doc)
         server.diagnostics.now(uri)
+        # The disk copy changed too: it is what the file reports once closed.
+        server.workspace_diagnostics.refresh(doc.path)
 
 
 def did_close(server: PhxguardServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -63,3 +65,5 @@ def did_close(server: PhxguardServer, params: types.DidCloseTextDocumentParams) 
         server.fact_sync.document_closed(uri, doc.path)
     server.fixes.forget(uri)
     server.diagnostics.closed(uri)
+    if doc is not None:
+        server.workspace_diagnostics.document_closed(doc.path)

@@ -57,12 +57,14 @@ async def initialized(server: PhxguardServer, _params: types.InitializedParams) 
     """``initialized``: register watchers, fetch editor settings, read project facts.
 
     Documents opened meanwhile were analysed with what was known then; they
-    are re-analysed once, after both settings and facts are in.
+    are re-analysed once, after both settings and facts are in. Then the
+    closed files are indexed in the background (workspace diagnostics).
     """
     await _register(server)
     if server.capability("workspace.configuration", False):
         await _fetch_configuration(server, refresh=False)
     await reload_facts(server)
+    server.workspace_diagnostics.start()
 
 
 async def _register(server: PhxguardServer) -> None:
@@ -116,6 +118,7 @@ def _apply_client_settings(server: PhxguardServer, raw: Any, *, refresh: bool = 
     _warn(server, [problem])
     if refresh:
         server.diagnostics.refresh_all()
+        server.workspace_diagnostics.start()
 
 
 async def did_change_configuration(
@@ -131,7 +134,11 @@ async def did_change_configuration(
 async def did_change_watched_files(
     server: PhxguardServer, params: types.DidChangeWatchedFilesParams
 ) -> None:
-    """A watched file changed: reload the config file and/or the project facts."""
+    """A watched file changed: reload the config file and/or the project facts.
+
+    Closed files' hints follow: a changed config re-indexes the workspace,
+    otherwise each created or changed file is re-read and a deleted one cleared.
+    """
     paths = [PurePosixPath(to_fs_path(c.uri) or c.uri) for c in params.changes]
     config_changed = any(p.name == CONFIG_FILENAME for p in paths)
     sources = [str(p) for p in paths if p.suffix in (".exs", ".ex", ".heex")]
@@ -139,6 +146,9 @@ async def did_change_watched_files(
         problem = server.settings.load_file()
         server.analyzer.reconfigure(config=server.settings.config)
         _warn(server, [problem])
+        server.workspace_diagnostics.start()
+    else:
+        server.workspace_diagnostics.files_changed(params.changes)
     if sources and server.fact_sync.index is None:
         await reload_facts(server)
         return

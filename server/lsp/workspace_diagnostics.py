@@ -59,7 +59,6 @@ class WorkspaceDiagnostics:
         self.server = server
         self.reports: dict[str, FileReport] = {}
         self.indexing: asyncio.Task[None] | None = None
-        self._generation = 0
 
     @property
     def enabled(self) -> bool:
@@ -79,8 +78,6 @@ class WorkspaceDiagnostics:
 
     async def index(self) -> None:
         """Analyse every source file of the workspace, reporting ``$/progress``."""
-        self._generation += 1
-        generation = self._generation
         root = self.server.settings.root
         if root is None:
             return
@@ -96,7 +93,7 @@ class WorkspaceDiagnostics:
         done = 0
         try:
             for file in files:
-                if progress.cancelled or generation != self._generation:
+                if progress.cancelled:
                     break
                 seen.add(file.as_uri())
                 self.refresh(str(file))

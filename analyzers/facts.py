@@ -106,24 +106,33 @@ class FactIndex:
         """Index every Elixir and HEEx file under ``root`` (dependencies and builds skipped)."""
         index = cls(str(root))
         for path in workspace_files(root):
-            try:
-                if path.stat().st_size > MAX_FACT_FILE_BYTES:
-                    continue
-                data = path.read_bytes()
-            except OSError:
-                continue
-            index.update(str(path), data)
+            data = read_fact_source(path)
+            if data is not None:
+                index.update(str(path), data)
         return index
+
+    @staticmethod
+    def collect(path: str, source: bytes) -> dict[str, Any]:
+        """Each interested collector's result for one file, by collector name.
+
+        Independent of any index, so a process pool can compute it for
+        :meth:`store` (collectors return plain, picklable values).
+        """
+        wanted = [c for c in collectors() if c.wants(path, source)]
+        tree = parse_elixir(source) if wanted and not path.endswith(".heex") else None
+        return {c.name: c.collect(path, source, tree) for c in wanted}
 
     def update(self, path: str, source: bytes) -> bool:
         """Re-read ``path``'s facts from ``source``; True when any collector's result changed."""
-        wanted = [c for c in collectors() if c.wants(path, source)]
-        tree = parse_elixir(source) if wanted and not path.endswith(".heex") else None
+        return self.store(path, self.collect(path, source))
+
+    def store(self, path: str, collected: Mapping[str, Any]) -> bool:
+        """Record ``path``'s facts as returned by :meth:`collect`; True when anything changed."""
         changed = False
         for found in collectors():
             table = self._per_file.setdefault(found.name, {})
-            if found in wanted:
-                value = found.collect(path, source, tree)
+            if found.name in collected:
+                value = collected[found.name]
                 if table.get(path, _MISSING) != value:
                     table[path] = value
                     changed = True
@@ -154,6 +163,16 @@ class FactIndex:
 
 
 _MISSING = object()
+
+
+def read_fact_source(path: Path) -> bytes | None:
+    """A file's bytes for fact collection; None when unreadable or too large to be worth it."""
+    try:
+        if path.stat().st_size > MAX_FACT_FILE_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def workspace_files(root: Path) -> Iterator[Path]:

@@ -81,9 +81,11 @@ def load_workspace(
     select: tuple[str, ...] | None,
     ignore: tuple[str, ...] | None,
     err: TextIO,
+    jobs: int = 1,
 ) -> Workspace:
     """Resolve config (explicit or nearest), project facts and the files to analyse.
 
+    ``jobs`` > 1 reads a large project's facts in that many processes.
     Raises ConfigError for a bad config file and UsageError for missing paths.
     """
     first = paths[0]
@@ -99,7 +101,12 @@ def load_workspace(
     project_root = find_project_root(start)
     if project_root is not None:
         root = project_root
-        facts = load_project_facts(project_root)
+        if jobs > 1:
+            from server.cli.parallel import load_facts  # imports this module
+
+            facts = load_facts(project_root, jobs)
+        else:
+            facts = load_project_facts(project_root)
     else:
         if config.source is not None and config_file is None:
             # No mix.exs: the directory of the nearest config file anchors the globs.

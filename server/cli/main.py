@@ -164,6 +164,7 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report_failures,
     )
     from server.cli.formats import RunInfo, renderer
+    from server.cli.parallel import analyze_parallel, default_jobs, wants_progress
 
     problem = _check_option_problem(args)
     if problem is not None:
@@ -173,15 +174,16 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         select = parse_code_option(args.select, "--select")
         ignore = parse_code_option(args.ignore, "--ignore")
         paths = list(args.paths) or [Path(".")]
-        ws = load_workspace(paths, config_file=args.config, select=select, ignore=ignore, err=err)
+        jobs = args.jobs if args.jobs is not None else default_jobs()
+        ws = load_workspace(
+            paths, config_file=args.config, select=select, ignore=ignore, err=err, jobs=jobs
+        )
     except ConfigError as exc:
         print(f"phxguard: invalid configuration: {exc}", file=err)
         return EXIT_USAGE
     except UsageError as exc:
         print(f"phxguard: {exc}", file=err)
         return EXIT_USAGE
-
-    from server.cli.parallel import analyze_parallel, default_jobs, wants_progress
 
     # Imported only when asked for: `check` on a small tree must start fast.
     baseline: Baseline | None = None
@@ -203,7 +205,6 @@ def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"phxguard: --diff {args.diff}: {exc}", file=err)
             return EXIT_USAGE
 
-    jobs = args.jobs if args.jobs is not None else default_jobs()
     results = analyze_parallel(ws, err, jobs=jobs, progress=wants_progress(err, args.quiet))
     if args.update_baseline:
         return _write_baseline(ws, results, args.baseline, err, quiet=args.quiet)

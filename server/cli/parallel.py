@@ -13,8 +13,10 @@ import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from analyzers.facts import FactIndex, read_fact_source, workspace_files
+from analyzers.project import ProjectFacts, load_project_facts
 from server.cli.check import FileResult, Workspace, analyze_file
 
 if TYPE_CHECKING:
@@ -46,6 +48,37 @@ def _analyze_chunk(paths: Sequence[Path]) -> tuple[list[FileResult], str]:
     err = io.StringIO()
     results = [r for p in paths if (r := analyze_file(_worker_ws, p, err)) is not None]
     return results, err.getvalue()
+
+
+def _collect_chunk(paths: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """One chunk's per-file facts, computed in a worker."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for path in paths:
+        source = read_fact_source(Path(path))
+        if source is not None:
+            found.append((path, FactIndex.collect(path, source)))
+    return found
+
+
+def load_facts(root: Path, jobs: int) -> ProjectFacts:
+    """The project's facts, as :func:`~analyzers.project.load_project_facts` reads them.
+
+    Fact collection parses much of the project, which on a large tree takes
+    as long as the analysis itself, so it is shared across ``jobs`` processes
+    too; files are stored in the serial scan's order, so the result is the same.
+    """
+    files = [str(path) for path in workspace_files(root)]
+    if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
+        return load_project_facts(root)
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [files[i : i + CHUNK_SIZE] for i in range(0, len(files), CHUNK_SIZE)]
+    index = FactIndex(str(root))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        for collected in pool.map(_collect_chunk, chunks):
+            for path, facts in collected:
+                index.store(path, facts)
+    return index.facts()
 
 
 class Progress:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from analyzers.project import load_project_facts
 from server.cli.check import load_workspace
-from server.cli.parallel import MIN_FILES_FOR_POOL, analyze_parallel
+from server.cli.parallel import MIN_FILES_FOR_POOL, analyze_parallel, load_facts
 from tests.benchmarks.corpus import write_corpus
 from tests.cli.conftest import Runner, write_tree
 
@@ -89,3 +90,24 @@ def test_unreadable_file_reported_once_from_a_worker(
 @pytest.mark.parametrize("value", ["0", "-1", "many"])
 def test_bad_jobs_value_is_a_usage_error(corpus: Path, run: Runner, value: str) -> None:
     assert run("check", "--jobs", value).status == 2
+
+
+def test_facts_read_by_a_pool_equal_the_serial_scan(corpus: Path) -> None:
+    write_tree(
+        corpus,
+        {
+            "config/config.exs": (
+                "import Config\n\nconfig :bench, Bench.Repo,\n"
+                "  adapter: Ecto.Adapters.MyXQL,\n  migration_lock: :pg_advisory_lock\n"
+            ),
+            "lib/bench/repo.ex": (
+                "defmodule Bench.Repo do\n"
+                "  use Ecto.Repo, otp_app: :bench, adapter: Ecto.Adapters.MyXQL\nend\n"
+            ),
+        },
+    )
+    serial = load_project_facts(corpus)
+    pooled = load_facts(corpus, 2)
+    assert serial.repos, "the fixture must give the facts something to find"
+    assert pooled == serial
+    assert load_facts(corpus, 1) == serial

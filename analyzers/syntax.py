@@ -257,6 +257,27 @@ def body_nodes(call: Node) -> list[Node]:
     return [value] if value is not None else []
 
 
+def def_head(definition: Node) -> Node | None:
+    """The head of a ``def``-like call with any ``when`` guard removed.
+
+    ``mount(params, session, socket)`` for ``def mount(params, session, socket) when ...``;
+    an ``identifier`` for a zero-arity ``def change do``.
+    """
+    args = call_args(definition)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        return head.child_by_field_name("left")
+    return head
+
+
+def def_params(definition: Node) -> list[Node]:
+    """The parameter patterns of a ``def``-like call (guards removed)."""
+    head = def_head(definition)
+    return call_args(head) if head is not None and head.type == "call" else []
+
+
 def def_name(node: Node) -> tuple[str, str] | None:
     """``("def", "change")`` for a function definition call; None otherwise."""
     if node.type != "call":
@@ -264,15 +285,9 @@ def def_name(node: Node) -> tuple[str, str] | None:
     kind = call_name(node)
     if kind not in DEF_KEYWORDS:
         return None
-    args = call_args(node)
-    if not args:
+    head = def_head(node)
+    if head is None:
         return None
-    head = args[0]
-    if head.type == "binary_operator" and operator(head) == "when":
-        left = head.child_by_field_name("left")
-        if left is None:
-            return None
-        head = left
     if head.type == "identifier":
         return kind, text(head)
     if head.type == "call":
@@ -284,13 +299,7 @@ def def_name(node: Node) -> tuple[str, str] | None:
 
 def def_arity(node: Node) -> int:
     """Number of parameters of a ``def``/``defp`` head."""
-    args = call_args(node)
-    if not args:
-        return 0
-    head = args[0]
-    if head.type == "binary_operator" and operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    return len(call_args(head)) if head.type == "call" else 0
+    return len(def_params(node))
 
 
 def module_name(node: Node) -> str | None:

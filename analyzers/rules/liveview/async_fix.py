@@ -19,7 +19,7 @@ from analyzers.context import FileContext
 from analyzers.edits import apply_edits
 from analyzers.fixes import line_ending
 from analyzers.model import Edit, Fix
-from analyzers.rules.liveview.module_rules import LiveModule, def_params, socket_name
+from analyzers.rules.liveview.module_rules import LiveModule, socket_name
 
 START_ASYNC_TITLE = "Run it with start_async and assign the result in handle_async"
 
@@ -203,7 +203,7 @@ def _uses(node: Node, variable: str) -> int:
 
 
 def _first_param_atom(definition: Node) -> str | None:
-    params = def_params(definition)
+    params = syntax.def_params(definition)
     return syntax.atom_value(params[0]) if params else None
 
 

@@ -350,13 +350,7 @@ def _use_kind(use: Node) -> ModuleKind | None:
 
 
 def _handled_event(definition: Node) -> str | None:
-    args = syntax.call_args(definition)
-    if not args:
-        return None
-    head = args[0]
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    params = syntax.call_args(head) if head.type == "call" else []
+    params = syntax.def_params(definition)
     return syntax.string_value(params[0]) if params else None
 
 

@@ -130,23 +130,6 @@ def _is_live_use(statement: Node, aliases: ModuleAliases) -> bool:
     return any(syntax.atom_value(a) in LIVE_USE_ATOMS for a in args[1:])
 
 
-def def_head(definition: Node) -> Node | None:
-    """The call head of a ``def`` (``mount(params, session, socket)``), guards removed."""
-    args = syntax.call_args(definition)
-    if not args:
-        return None
-    head = args[0]
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    return head if head.type == "call" else None
-
-
-def def_params(definition: Node) -> list[Node]:
-    """The parameter patterns of a ``def``."""
-    head = def_head(definition)
-    return syntax.call_args(head) if head is not None else []
-
-
 def bound_name(pattern: Node) -> str | None:
     """The variable a parameter binds as a whole: ``socket`` or ``%{} = socket``."""
     if pattern.type == "identifier":
@@ -162,7 +145,7 @@ def bound_name(pattern: Node) -> str | None:
 
 def socket_name(definition: Node) -> str | None:
     """The socket variable of a LiveView callback (its last parameter)."""
-    params = def_params(definition)
+    params = syntax.def_params(definition)
     return bound_name(params[-1]) if params else None
 
 

@@ -195,17 +195,6 @@ def calls_in(node: Node, *, into_functions: bool = True) -> Iterator[Node]:
         )
 
 
-def def_params(definition: Node) -> list[Node]:
-    """The parameter patterns of a ``def``/``defp`` head."""
-    args = syntax.call_args(definition)
-    if not args:
-        return []
-    head = args[0]
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    return syntax.call_args(head) if head.type == "call" else []
-
-
 def def_guard(definition: Node) -> Node | None:
     """The ``when`` guard of a ``def`` head, if any."""
     args = syntax.call_args(definition)
@@ -330,7 +319,7 @@ def _is_callback_parameter(identifier: Node) -> bool:
     if definition is None:
         return False
     named = syntax.def_name(definition)
-    params = def_params(definition)
+    params = syntax.def_params(definition)
     if params and syntax.text(params[0]) == "conn":
         params = params[1:] + params[:1]  # a controller action or plug: (conn, params)
     elif named is None or named[1] not in MESSAGE_CALLBACKS:

@@ -22,7 +22,6 @@ from analyzers.rules.otp.support import (
     ModuleInfo,
     binding_of,
     calls_in,
-    def_params,
     module_of,
     modules,
     remote_target,
@@ -203,7 +202,7 @@ def check_requery_on_broadcast(ctx: FileContext) -> Iterator[Finding]:
             named = syntax.def_name(definition)
             if named is None or named[1] != "handle_info":
                 continue
-            params = def_params(definition)
+            params = syntax.def_params(definition)
             if not params or not _is_broadcast_pattern(params[0]):
                 continue
             if any(syntax.call_name(c) == "Process.send_after" for c in calls_in(definition)):

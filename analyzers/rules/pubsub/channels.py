@@ -17,7 +17,7 @@ from analyzers import syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.otp.support import calls_in, def_guard, def_params, modules
+from analyzers.rules.otp.support import calls_in, def_guard, modules
 
 # Helper names that, by their name, decide access.
 CHECK_NAMES = re.compile(
@@ -67,7 +67,7 @@ def check_channel_join_unauthorized(ctx: FileContext) -> Iterator[Finding]:
             continue
         for definition in syntax.block_statements(syntax.do_block(info.node)):
             named = syntax.def_name(definition)
-            params = def_params(definition)
+            params = syntax.def_params(definition)
             if named is None or named[1] != "join" or len(params) != 3:
                 continue
             topic = _topic_id(params[0])

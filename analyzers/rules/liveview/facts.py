@@ -63,6 +63,8 @@ _USE_KINDS: dict[str, ModuleKind] = {
     "Phoenix.LiveComponent": "live_component",
     "Phoenix.Component": "component",
 }
+# The kinds whose process holds assigns and handles events (LiveViews and live components).
+LIVE_KINDS = frozenset({"live_view", "live_component"})
 _WEB_KINDS: dict[str, ModuleKind] = {
     "live_view": "live_view",
     "live_component": "live_component",
@@ -283,7 +285,7 @@ def read_module(
             continue
         called = syntax.call_name(statement)
         if called == "use":
-            kind = _use_kind(statement) or kind
+            kind = use_kind(statement, aliases) or kind
         elif called == "embed_templates":
             args = syntax.positional_args(statement)
             pattern = syntax.string_value(args[0]) if args else None
@@ -337,15 +339,27 @@ def _innermost_module(node: Node) -> int | None:
     return None
 
 
-def _use_kind(use: Node) -> ModuleKind | None:
+def use_kind(use: Node, aliases: ModuleAliases) -> ModuleKind | None:
+    """What a ``use`` makes of its module.
+
+    ``use Phoenix.LiveView`` (aliases applied), or the generators' ``use MyAppWeb,
+    :live_view`` / ``:live_component`` (any using module: the atom is the convention)
+    and ``use MyAppWeb, :html``.
+    """
+    if use.type != "call" or syntax.call_name(use) != "use":
+        return None
     args = syntax.positional_args(use)
     if not args:
         return None
-    target = syntax.text(args[0])
+    target = aliases.expand(syntax.text(args[0])) if args[0].type == "alias" else ""
     if target in _USE_KINDS:
         return _USE_KINDS[target]
-    if len(args) > 1 and target.endswith("Web"):
-        return _WEB_KINDS.get(syntax.atom_value(args[1]) or "")
+    atoms = [syntax.atom_value(a) or "" for a in args[1:]]
+    for atom in atoms:
+        if atom in ("live_view", "live_component"):
+            return _WEB_KINDS[atom]
+    if atoms and atoms[0] == "html" and target.endswith("Web"):
+        return "html"
     return None
 
 

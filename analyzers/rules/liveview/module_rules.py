@@ -16,9 +16,8 @@ from tree_sitter import Node
 from analyzers import syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.context import FileContext
+from analyzers.rules.liveview.facts import LIVE_KINDS, use_kind
 
-LIVE_USE_ATOMS = frozenset({"live_view", "live_component"})
-LIVE_USE_MODULES = frozenset({"Phoenix.LiveView", "Phoenix.LiveComponent"})
 MARKERS = (b"live_view", b"LiveView", b"live_component", b"LiveComponent")
 
 # Functions whose anonymous-function argument runs in another process.
@@ -107,7 +106,7 @@ def _live_modules(ctx: FileContext) -> list[LiveModule]:
     found: list[LiveModule] = []
     for module, aliases in aliases_by_module(ctx.root):
         statements = syntax.block_statements(syntax.do_block(module))
-        if not any(_is_live_use(s, aliases) for s in statements):
+        if not any(use_kind(s, aliases) in LIVE_KINDS for s in statements):
             continue
         defs = [s for s in statements if syntax.def_name(s) is not None]
         calls = [
@@ -117,17 +116,6 @@ def _live_modules(ctx: FileContext) -> list[LiveModule]:
         ]
         found.append(LiveModule(module, aliases, defs, calls))
     return found
-
-
-def _is_live_use(statement: Node, aliases: ModuleAliases) -> bool:
-    if statement.type != "call" or syntax.call_name(statement) != "use":
-        return False
-    args = syntax.call_args(statement)
-    if not args:
-        return False
-    if args[0].type == "alias" and aliases.expand(syntax.text(args[0])) in LIVE_USE_MODULES:
-        return True
-    return any(syntax.atom_value(a) in LIVE_USE_ATOMS for a in args[1:])
 
 
 def bound_name(pattern: Node) -> str | None:

@@ -26,6 +26,7 @@ from analyzers.registry import register
 from analyzers.rules.ecto.calls import aliases_for, is_repo_module, module_aliases
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
 from analyzers.rules.liveview.facts import (
+    LIVE_KINDS,
     LIVEVIEW_FACTS,
     Handler,
     LiveViewFacts,
@@ -86,7 +87,6 @@ DOUBLE_SUBMIT = RuleMeta(
     fix_title="Add phx-disable-with",
 )
 
-LIVE_KINDS = ("live_view", "live_component")
 _LIVE_MARKERS = (b":live_view", b":live_component", b"Phoenix.LiveView", b"Phoenix.LiveComponent")
 DISABLE_TEXT = "Saving..."
 _CONTEXT_PREFIXES = ("list_", "get_")

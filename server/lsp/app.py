@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from lsprotocol import types
 
-from server.lsp import code_actions, diagnostics, hover, sync, workspace
+from server.lsp import code_actions, diagnostics, hover, inspect_document, sync, workspace
 from server.lsp.server import PhxguardServer
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def create_server() -> PhxguardServer:
         ),
     )
     server.handler(types.CODE_ACTION_RESOLVE, _resolve_action)
+    server.handler(inspect_document.METHOD, inspect_document.document_state)
     return server
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from analyzers.budget import DEFAULT_MAX_FILE_BYTES, DEFAULT_TIME_BUDGET_MS
 from analyzers.model import Severity
 
 CONFIG_FILENAME = ".phxguard.toml"
@@ -61,6 +62,8 @@ class Config:
     severity: Mapping[str, Severity] = field(default_factory=dict)
     pg_version: int = DEFAULT_PG_VERSION
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    time_budget_ms: int = DEFAULT_TIME_BUDGET_MS
     source: str | None = None
 
     def enabled(self, code: str) -> bool:
@@ -165,7 +168,15 @@ def config_from_mapping(
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(message, path=path, line=_line_of_key(text, key), key=key)
 
-    allowed = {"select", "ignore", "severity", "pg_version", "exclude"}
+    allowed = {
+        "select",
+        "ignore",
+        "severity",
+        "pg_version",
+        "exclude",
+        "max_file_bytes",
+        "time_budget_ms",
+    }
     for key in data:
         if key not in allowed:
             raise fail(key, f"unknown setting (expected one of: {', '.join(sorted(allowed))})")
@@ -206,6 +217,16 @@ def config_from_mapping(
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise fail("exclude", 'expected a list of glob patterns, e.g. ["priv/legacy/**"]')
         config = replace(config, exclude=DEFAULT_EXCLUDE + tuple(value))
+    for key, example in (("max_file_bytes", "2000000"), ("time_budget_ms", "3000")):
+        if key in data:
+            limit = data[key]
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+                raise fail(key, f"expected a positive whole number, e.g. {example}")
+            config = (
+                replace(config, max_file_bytes=limit)
+                if key == "max_file_bytes"
+                else replace(config, time_budget_ms=limit)
+            )
     return config
 
 

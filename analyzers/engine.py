@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from analyzers import heex, suppressions
+from analyzers import budget, heex, suppressions
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.model import Finding
@@ -73,9 +73,43 @@ def analyze(
 
     ``tree`` may be passed when the caller keeps an (incrementally updated)
     parse tree of exactly ``source``. Each rule runs isolated: one that raises
-    is recorded in ``failures`` and the others still report.
+    is recorded in ``failures`` and the others still report. A file that is
+    too large, binary, too deeply nested or too slow for the time budget
+    yields one ``PX000`` "analysis skipped" finding instead (see
+    ``analyzers.budget``).
     """
     config = config or Config()
+    reason = budget.skip_reason(source, config.max_file_bytes)
+    if reason is not None:
+        return AnalysisResult(findings=[_skipped(path, reason)])
+    try:
+        with budget.deadline(config.time_budget_ms / 1000):
+            return _analyze(source, path, config, facts, tree, language, rules)
+    except budget.BudgetExceeded:
+        log.warning("analysis of %s exceeded %d ms: skipped", path, config.time_budget_ms)
+        reason = (
+            f"analysis took longer than the {config.time_budget_ms} ms budget "
+            "(`time_budget_ms` in .phxguard.toml)"
+        )
+        return AnalysisResult(findings=[_skipped(path, reason)])
+    except RecursionError:
+        log.warning("analysis of %s hit the recursion limit: skipped", path)
+        return AnalysisResult(findings=[_skipped(path, "the code is nested too deeply to analyse")])
+
+
+def _skipped(path: str, reason: str) -> Finding:
+    return replace(budget.skipped(reason), path=path)
+
+
+def _analyze(
+    source: bytes,
+    path: str,
+    config: Config,
+    facts: ProjectFacts | None,
+    tree: Tree | None,
+    language: str | None,
+    rules: Iterable[Rule] | None,
+) -> AnalysisResult:
     facts = facts or ProjectFacts()
     lang = language or language_for(path) or ELIXIR
     template: heex.Template | None = None
@@ -92,8 +126,11 @@ def analyze(
     for rule in rules if rules is not None else all_rules():
         if lang not in rule.languages or not config.enabled(rule.code):
             continue
+        budget.check()
         try:
             found = list(rule.check(ctx))
+        except (budget.BudgetExceeded, RecursionError):
+            raise
         except Exception as exc:
             log.warning("rule %s failed on %s: %s", rule.code, path, exc)
             result.failures.append(

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 from tree_sitter import Language, Node, Query, QueryCursor, QueryError
 
+from analyzers import budget
+
 DEF_KEYWORDS = frozenset({"def", "defp", "defmacro", "defmacrop"})
 
 
@@ -371,11 +373,19 @@ def _type_query(node_type: str, language: Language) -> Query | None:
 
 
 def ancestors(node: Node) -> Iterator[Node]:
-    """Parents of ``node``, innermost first."""
+    """Parents of ``node``, innermost first.
+
+    Each ``parent`` step descends from the root, so climbing is quadratic in
+    depth: on pathological nesting the analysis deadline is checked as we go.
+    """
     current = node.parent
+    steps = 0
     while current is not None:
         yield current
         current = current.parent
+        steps += 1
+        if steps & 63 == 0:
+            budget.check()
 
 
 def enclosing_def(node: Node) -> Node | None:

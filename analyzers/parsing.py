@@ -1,8 +1,14 @@
-"""tree-sitter languages and parsers, created once per process."""
+"""tree-sitter languages (once per process) and parsers (once per thread).
+
+A parser holds state while it parses and must not be used by two threads at
+once; the language server parses on its event loop, analyses in a worker
+thread and reads project facts in another.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 
 import tree_sitter
 import tree_sitter_elixir
@@ -35,9 +41,14 @@ def parse_elixir(source: bytes, old_tree: tree_sitter.Tree | None = None) -> tre
     return parser.parse(source, old_tree)
 
 
-@functools.cache
+_local = threading.local()
+
+
 def _shared_elixir_parser() -> tree_sitter.Parser:
-    return elixir_parser()
+    parser: tree_sitter.Parser | None = getattr(_local, "elixir", None)
+    if parser is None:
+        parser = _local.elixir = elixir_parser()
+    return parser
 
 
 def has_syntax_errors(tree: tree_sitter.Tree) -> bool:

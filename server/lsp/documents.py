@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Point, Tree
 
+from analyzers.budget import DEFAULT_MAX_FILE_BYTES
 from analyzers.engine import ELIXIR, language_for
 from analyzers.parsing import elixir_parser
 from analyzers.text import Encoding, LineIndex
@@ -95,6 +96,9 @@ class DocumentStore:
         # Our own parser: the analyzers' shared one may be busy in a worker thread
         # (project facts are read off the event loop), and parsers are not thread-safe.
         self._parser = elixir_parser()
+        # Bigger documents are kept as bytes but not parsed: their analysis is skipped
+        # anyway, and a full parse of 10 MB would hold the event loop for a second.
+        self.parse_limit = DEFAULT_MAX_FILE_BYTES
 
     def __iter__(self) -> Iterator[Document]:
         return iter(list(self._docs.values()))
@@ -142,7 +146,7 @@ class DocumentStore:
                 continue
             edited = self._apply_range(doc, change, encoding) or edited
         doc.version = version
-        if doc.tree is None or not edited:
+        if doc.tree is None or not edited or len(doc.source) > self.parse_limit:
             self._full_parse(doc)
         else:
             doc.tree = self._parser.parse(doc.source, doc.tree)
@@ -199,5 +203,16 @@ class DocumentStore:
         )
         return True
 
+    def set_parse_limit(self, limit: int) -> None:
+        """Adopt the configured ``max_file_bytes``: documents now within it get their tree."""
+        if limit == self.parse_limit:
+            return
+        self.parse_limit = limit
+        for doc in self._docs.values():
+            if doc.tree is None or len(doc.source) > limit:
+                self._full_parse(doc)
+
     def _full_parse(self, doc: Document) -> None:
-        doc.tree = self._parser.parse(doc.source) if doc.language == ELIXIR else None
+        """Parse from scratch; no tree for other languages or over the size limit."""
+        parse = doc.language == ELIXIR and len(doc.source) <= self.parse_limit
+        doc.tree = self._parser.parse(doc.source) if parse else None

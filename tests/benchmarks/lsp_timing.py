@@ -1,9 +1,6 @@
-"""Server-side timings: per-keystroke work on the real document store, and cold start.
+"""LSP framing over pipes (``_send``/``_receive``) and the server's cold start.
 
-Per keystroke we time exactly what the server does between a ``didChange``
-and diagnostics being ready, minus the debounce: apply the change to the
-bytes mirror (``Tree.edit`` + incremental reparse), analyse with the stored
-tree, and convert findings to LSP diagnostics.
+Per-keystroke timings live in :mod:`tests.benchmarks.typing_bursts`.
 """
 
 from __future__ import annotations
@@ -15,43 +12,6 @@ import sys
 import time
 from pathlib import Path
 from typing import IO, Any
-
-from analyzers.config import Config
-from server.lsp.analysis import Analyzer
-from server.lsp.diagnostics import to_diagnostic
-from server.lsp.documents import DocumentStore, TextChange
-
-TYPED = "  # tuned "
-
-
-def keystroke_seconds(
-    text: str, path: str, keystrokes: int, config: Config | None = None
-) -> list[float]:
-    """Seconds per keystroke while typing ``TYPED`` repeatedly into the middle of ``text``."""
-    store = DocumentStore()
-    analyzer = Analyzer(on_failures=lambda failures: None)
-    if config is not None:
-        analyzer.reconfigure(config=config)
-    uri = Path(path).absolute().as_uri()
-    doc = store.open(uri, path, "elixir", 1, text)
-    analyzer.run(doc)
-    lines = text.splitlines()
-    line = len(lines) // 2
-    column = len(lines[line])
-    times: list[float] = []
-    for i in range(keystrokes):
-        char = TYPED[i % len(TYPED)]
-        change = TextChange(char, (line, column, line, column))
-        start = time.perf_counter()
-        changed = store.change(uri, i + 2, [change], "utf-16")
-        assert changed is not None
-        doc = changed
-        analysis = analyzer.run(doc)
-        codec = doc.codec("utf-16")
-        [to_diagnostic(f, codec) for f in analysis.findings]
-        times.append(time.perf_counter() - start)
-        column += 1
-    return times
 
 
 def _send(stream: IO[bytes], message: dict[str, Any]) -> None:

@@ -1,0 +1,137 @@
+"""In-process benchmark jobs (typing, corpus, start-up); each runs in its own worker process."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from analyzers.config import Config
+from analyzers.engine import analyze
+from analyzers.parsing import parse_elixir
+from tests.benchmarks.corpus import context_module, migration_source, write_corpus
+from tests.benchmarks.lsp_timing import cold_start_seconds
+from tests.benchmarks.server_scenarios import own_peak_rss_mb, phxguard_command
+from tests.benchmarks.typing_bursts import (
+    CONTEXT_BURSTS,
+    MIGRATION_BURSTS,
+    burst_keystrokes,
+    end_to_end_seconds,
+    full_parse_ms,
+    percentiles_ms,
+    reparse_floor_seconds,
+    server_side_seconds,
+)
+
+CONTEXT_PATH = "lib/bench/records.ex"
+MIGRATION_PATH = "priv/repo/migrations/20240101000000_big.exs"
+
+
+def _source(kind: str, size: int) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """(text, path, bursts) of a context module of ``size`` lines or a file of ``size`` migrations."""
+    if kind == "context":
+        return context_module("Bench.Records", size), CONTEXT_PATH, CONTEXT_BURSTS
+    text = "".join(migration_source(i) for i in range(size))
+    return text, MIGRATION_PATH, MIGRATION_BURSTS
+
+
+def typing_case(kind: str, size: int, keystrokes: int, select: str | None = None) -> dict[str, Any]:
+    """Per-keystroke figures for one file: server-side, reparse floor, full parse, peak RSS."""
+    text, path, bursts = _source(kind, size)
+    keys = burst_keystrokes(text, bursts, keystrokes)
+    config = Config(select=(select,)) if select else None
+    times, diagnostics = server_side_seconds(text, path, keys, config)
+    floor = reparse_floor_seconds(text, keys)
+    server = percentiles_ms(times)
+    reparse = percentiles_ms(floor)
+    full = full_parse_ms(text)
+    return {
+        "lines": text.count("\n"),
+        "bytes": len(text.encode()),
+        "rules": select or "all",
+        "typed": [typed for _, typed in bursts],
+        "server_side_ms": server,
+        "reparse_floor_ms": reparse,
+        "full_parse_ms": full,
+        "p50_over_full_parse": server["p50"] / full,
+        "diagnostics_at_end": diagnostics,
+        "peak_rss_mb": own_peak_rss_mb(),
+    }
+
+
+def typing_end_to_end(size: int, keystrokes: int) -> dict[str, Any]:
+    """The context module's bursts through the real server (pulling client), with floors."""
+    text, path, bursts = _source("context", size)
+    keys = burst_keystrokes(text, bursts, keystrokes)
+    result = end_to_end_seconds(text, path, keys)
+    result.update(
+        lines=text.count("\n"),
+        reparse_floor_ms=percentiles_ms(reparse_floor_seconds(text, keys)),
+        full_parse_ms=full_parse_ms(text),
+    )
+    return result
+
+
+def _time_command(argv: list[str], cwd: Path, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def corpus(files: int, cli_runs: int = 3) -> dict[str, Any]:
+    """Parse-only vs in-process analysis vs the CLI on the generated corpus of ``files`` files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paths = write_corpus(root, files)
+        sources = [(str(p), p.read_bytes()) for p in paths]
+        start = time.perf_counter()
+        for _, source in sources:
+            parse_elixir(source)
+        parse_only = time.perf_counter() - start
+        start = time.perf_counter()
+        findings = 0
+        for path, source in sources:
+            findings += len(analyze(source, path).findings)
+        in_process = time.perf_counter() - start
+        peak = own_peak_rss_mb()
+        cli = min(
+            _time_command([*phxguard_command(), "check", "--format", "json", "."], root, cli_runs)
+        )
+    return {
+        "files": len(sources),
+        "lines": sum(s.count(b"\n") for _, s in sources),
+        "findings": findings,
+        "parse_only_s": parse_only,
+        "analyze_in_process_s": in_process,
+        "cli_check_s": cli,
+        "analysis_over_parse": in_process / parse_only,
+        "cli_over_parse": cli / parse_only,
+        "in_process_peak_rss_mb": peak,
+    }
+
+
+def startup(runs: int, cold_runs: int) -> dict[str, Any]:
+    """``phxguard check`` on a tiny project, and server spawn to first published diagnostics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tiny = Path(tmp)
+        (tiny / "mix.exs").write_text("defmodule Tiny.MixProject do\nend\n")
+        (tiny / "lib").mkdir()
+        (tiny / "lib" / "tiny.ex").write_text("defmodule Tiny do\n  def hello, do: :world\nend\n")
+        check = _time_command([*phxguard_command(), "check", "."], tiny, runs)
+        cold = [
+            cold_start_seconds(tiny, "priv/repo/migrations/1_change.exs", migration_source(1))
+            for _ in range(cold_runs)
+        ]
+    return {
+        "check_startup_ms": {"min": min(check) * 1000, "median": statistics.median(check) * 1000},
+        "server_cold_start_to_first_diagnostics_ms": {
+            "min": min(cold) * 1000,
+            "median": statistics.median(cold) * 1000,
+        },
+    }

@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from analyzers import budget, heex, suppressions
+from analyzers import budget, heex, suppressions, units
 from analyzers.config import Config
 from analyzers.context import FileContext
+from analyzers.incremental import IncrementalState, run_scope
 from analyzers.model import Finding
 from analyzers.parsing import elixir_language, parse_elixir
 from analyzers.project import ProjectFacts
@@ -57,6 +58,8 @@ class AnalysisResult:
     findings: list[Finding] = field(default_factory=list)
     failures: list[RuleFailure] = field(default_factory=list)
     has_syntax_errors: bool = False
+    # For incremental re-analysis of the same document (only when asked for).
+    state: IncrementalState | None = None
 
 
 def analyze(
@@ -68,6 +71,8 @@ def analyze(
     tree: Tree | None = None,
     language: str | None = None,
     rules: Iterable[Rule] | None = None,
+    previous: IncrementalState | None = None,
+    incremental: bool = False,
 ) -> AnalysisResult:
     """Analyse one file's bytes.
 
@@ -77,6 +82,11 @@ def analyze(
     too large, binary, too deeply nested or too slow for the time budget
     yields one ``PX000`` "analysis skipped" finding instead (see
     ``analyzers.budget``).
+
+    With ``incremental``, the result carries a ``state`` to pass back as
+    ``previous`` when the same document is analysed again after an edit:
+    unit-scoped rules then re-check only the units that changed (see
+    ``analyzers.incremental``). The findings are the same either way.
     """
     config = config or Config()
     reason = budget.skip_reason(source, config.max_file_bytes)
@@ -84,7 +94,9 @@ def analyze(
         return AnalysisResult(findings=[_skipped(path, reason)])
     try:
         with budget.deadline(config.time_budget_ms / 1000):
-            return _analyze(source, path, config, facts, tree, language, rules)
+            return _analyze(
+                source, path, config, facts, tree, language, rules, previous, incremental
+            )
     except budget.BudgetExceeded:
         log.warning("analysis of %s exceeded %d ms: skipped", path, config.time_budget_ms)
         reason = (
@@ -109,6 +121,8 @@ def _analyze(
     tree: Tree | None,
     language: str | None,
     rules: Iterable[Rule] | None,
+    previous: IncrementalState | None,
+    incremental: bool,
 ) -> AnalysisResult:
     facts = facts or ProjectFacts()
     lang = language or language_for(path) or ELIXIR
@@ -123,29 +137,65 @@ def _analyze(
     if template is not None:
         heex.adopt(ctx, template)
     result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
-    for rule in rules if rules is not None else all_rules():
-        if lang not in rule.languages or not config.enabled(rule.code):
-            continue
-        budget.check()
-        try:
-            found = list(rule.check(ctx))
-        except (budget.BudgetExceeded, RecursionError):
-            raise
-        except Exception as exc:
-            log.warning("rule %s failed on %s: %s", rule.code, path, exc)
-            result.failures.append(
-                RuleFailure(rule.code, path, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            )
-            continue
-        result.findings.extend(
-            replace(f, severity=config.severity_for(f.code, f.severity), path=path) for f in found
-        )
+    selected = [
+        rule
+        for rule in (rules if rules is not None else all_rules())
+        if lang in rule.languages and config.enabled(rule.code)
+    ]
+
+    def run(context: FileContext, batch: Sequence[Rule]) -> list[Finding]:
+        return _run_rules(context, batch, result.failures)
+
+    if not incremental or lang != ELIXIR:
+        result.findings = run(ctx, selected)
+    else:
+        codes = tuple(rule.code for rule in selected)
+        if previous is None or not previous.matches(path, config, facts, codes):
+            previous = None
+        state = IncrementalState(path, config, facts, codes)
+        result.findings = run(ctx, [r for r in selected if r.scope == units.FILE])
+        for scope in (units.MODULE, units.DEFINITION):
+            batch = [r for r in selected if r.scope == scope]
+            if not batch:
+                continue
+            cached = previous.scopes.get(scope) if previous is not None else None
+            found, state.scopes[scope] = run_scope(ctx, batch, scope, cached, run)
+            result.findings.extend(found)
+        # A failing rule leaves no trustworthy cache behind.
+        result.state = None if result.failures else state
     if result.findings and suppressions.may_have_directives(source):
         spans = _comment_spans(ctx)
         silenced = suppressions.collect(source, spans, ctx.line_index)
         result.findings = [f for f in result.findings if not silenced.covers(f, ctx.line_index)]
     result.findings = _dedupe_sorted(result.findings)
     return result
+
+
+def _run_rules(
+    ctx: FileContext, rules: Sequence[Rule], failures: list[RuleFailure]
+) -> list[Finding]:
+    """Each rule on ``ctx``, isolated (a rule that raises is recorded in ``failures``)."""
+    findings: list[Finding] = []
+    for rule in rules:
+        budget.check()
+        try:
+            found = list(rule.check(ctx))
+        except (budget.BudgetExceeded, RecursionError):
+            raise
+        except Exception as exc:
+            log.warning("rule %s failed on %s: %s", rule.code, ctx.path, exc)
+            failures.append(
+                RuleFailure(
+                    rule.code, ctx.path, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+                )
+            )
+            continue
+        config = ctx.config
+        findings.extend(
+            replace(f, severity=config.severity_for(f.code, f.severity), path=ctx.path)
+            for f in found
+        )
+    return findings
 
 
 def _comment_spans(ctx: FileContext) -> list[tuple[int, int]]:

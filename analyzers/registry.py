@@ -32,6 +32,8 @@ class Rule:
     meta: RuleMeta
     check: CheckFunction
     languages: frozenset[str]
+    # What its findings depend on (see analyzers.incremental): "file", "module" or "definition".
+    scope: str = "file"
 
     @property
     def code(self) -> str:
@@ -44,14 +46,25 @@ _FAMILIES_LOADED = False
 
 
 def register(
-    meta: RuleMeta, *, languages: Iterable[str] = ("elixir",)
+    meta: RuleMeta, *, languages: Iterable[str] = ("elixir",), scope: str = "file"
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Decorator: register ``check`` as the implementation of ``meta``."""
+    """Decorator: register ``check`` as the implementation of ``meta``.
+
+    ``scope`` is a promise about what the findings depend on, which lets the
+    server re-check only what an edit touched: ``"module"`` (a top-level
+    module's findings depend only on that module), ``"definition"`` (a
+    definition's findings depend only on it and its module's skeleton; see
+    :mod:`analyzers.incremental`), or ``"file"`` (anything in the file).
+    """
+    if scope not in {"file", "module", "definition"}:
+        raise ValueError(f"rule {meta.code}: unknown scope {scope!r}")
 
     def decorate(check: CheckFunction) -> CheckFunction:
         if meta.code in _RULES and _RULES[meta.code].check is not check:
             raise ValueError(f"rule {meta.code} registered twice")
-        _RULES[meta.code] = Rule(meta=meta, check=check, languages=frozenset(languages))
+        _RULES[meta.code] = Rule(
+            meta=meta, check=check, languages=frozenset(languages), scope=scope
+        )
         return check
 
     return decorate

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
-from analyzers import syntax
+from analyzers import summaries, syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
@@ -104,7 +104,7 @@ QUERY_BUILDERS = frozenset(
 )  # fmt: skip
 
 
-@register(N_PLUS_ONE)
+@register(N_PLUS_ONE, scope="definition")
 def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
     """EC001: repo reads and context lookups inside per-element iteration bodies."""
     if ctx.path.endswith(".exs") or is_test_path(ctx.path):
@@ -128,12 +128,14 @@ def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
 
 
 def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
+    # Always gathered, even with no iteration here: an incremental re-check of another
+    # definition reuses this definition's contribution.
+    local_lookups = _local_lookups(ctx)
     if not iterations(ctx):
         return
     for found in repo_calls(ctx):
         if found.is_read:
             yield found.node, syntax.call_name(found.node) or found.function
-    local_lookups = _local_lookups(ctx)
     lookups = [name for name in ctx.calls_by_function() if _is_lookup_name(name)]
     for call in ctx.calls_named(lookups):
         name = syntax.call_name(call)
@@ -183,15 +185,19 @@ def _app_root(segment: str) -> str:
 
 
 def _local_lookups(ctx: FileContext) -> frozenset[str]:
-    """Local ``get_*``/``list_*`` functions whose own body reads through a repo."""
+    """Local ``get_*``/``list_*`` functions whose own body reads through a repo.
+
+    Contributed per definition (see ``analyzers.summaries``), so re-checking
+    one edited definition still knows what the others do.
+    """
     reads = [c.node for c in repo_calls(ctx) if c.is_read]
-    names: set[str] = set()
+    contributions: dict[int, set[str]] = {}
     for node in reads:
         definition = syntax.enclosing_def(node)
         named = syntax.def_name(definition) if definition is not None else None
-        if named is not None and _is_lookup_name(named[1]):
-            names.add(named[1])
-    return frozenset(names)
+        if definition is not None and named is not None and _is_lookup_name(named[1]):
+            contributions.setdefault(definition.start_byte, set()).add(named[1])
+    return summaries.unit_summary(ctx, "ecto.local_lookups", contributions)
 
 
 def is_web_module(ctx: FileContext, node: Node) -> bool:
@@ -203,7 +209,7 @@ def is_web_module(ctx: FileContext, node: Node) -> bool:
     return name is not None and name.split(".", 1)[0].endswith("Web")
 
 
-@register(UNBOUNDED)
+@register(UNBOUNDED, scope="definition")
 def check_unbounded(ctx: FileContext) -> Iterable[Finding]:
     """EC004: ``Repo.all`` over a visible query without ``limit`` in web modules."""
     if ctx.path.endswith(".exs") or b"Repo" not in ctx.source or b"all" not in ctx.source:

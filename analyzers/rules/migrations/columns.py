@@ -298,7 +298,7 @@ def _type_change_message(sub: TableSubcommand, old: PgType | None, new: PgType) 
     )
 
 
-@register(MG006)
+@register(MG006, scope="module")
 def check_column_type_change(ctx: FileContext) -> Iterator[Finding]:
     """``modify`` that really changes a column's type on an existing table."""
     for sub in table_subcommands(ctx, frozenset({"modify"})):
@@ -382,7 +382,7 @@ def _is_nil(node: Node) -> bool:
     return node.type == "nil"
 
 
-@register(MG009)
+@register(MG009, scope="module")
 def check_volatile_default(ctx: FileContext) -> Iterator[Finding]:
     """``add ..., default: fragment("<volatile SQL>")`` on an existing table."""
     old_postgres = ctx.config.pg_version < 11
@@ -445,7 +445,7 @@ def _json_atoms(type_node: Node) -> Iterable[Node]:
             yield from _json_atoms(items[1])
 
 
-@register(MG012)
+@register(MG012, scope="module")
 def check_json_column(ctx: FileContext) -> Iterator[Finding]:
     """A column declared (or modified) with the ``:json`` type."""
     for sub in table_subcommands(ctx, COLUMN_CALLS):

@@ -170,7 +170,7 @@ def _is_false(node: Node | None) -> bool:
     return node is not None and node.type == "boolean" and syntax.text(node) == "false"
 
 
-@register(NOT_NULL_ON_EXISTING_TABLE)
+@register(NOT_NULL_ON_EXISTING_TABLE, scope="module")
 def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     """MG003: ``null: false`` on ``modify``, or on ``add`` with no default, of an existing table."""
     for _module, call, table in _column_calls(ctx):
@@ -220,7 +220,7 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
         yield ctx.finding(NOT_NULL_ON_EXISTING_TABLE, call, message, severity=Severity.ERROR)
 
 
-@register(REFERENCE_VALIDATES_IMMEDIATELY)
+@register(REFERENCE_VALIDATES_IMMEDIATELY, scope="module")
 def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG004: ``references(...)`` added to an existing table without ``validate: false``."""
     for _module, call, table in _column_calls(ctx):
@@ -260,7 +260,7 @@ def _constraint_table(constraint: Node) -> str | None:
     return f"{prefix}.{name}" if prefix else name
 
 
-@register(CHECK_CONSTRAINT_VALIDATES_IMMEDIATELY)
+@register(CHECK_CONSTRAINT_VALIDATES_IMMEDIATELY, scope="module")
 def check_check_constraint_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG005: ``create constraint(..., check: ...)`` on an existing table, validated at once."""
     for module, call in ddl_calls(ctx, CONSTRAINT_DDL):

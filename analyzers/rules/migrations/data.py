@@ -115,7 +115,7 @@ end
 )
 
 
-@register(META)
+@register(META, scope="module")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """Report data access in schema migrations (any adapter)."""
     if in_data_migrations_dir(ctx.path):

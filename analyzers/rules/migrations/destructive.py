@@ -74,7 +74,7 @@ end
 )
 
 
-@register(MG007)
+@register(MG007, scope="module")
 def check_rename(ctx: FileContext) -> Iterator[Finding]:
     """``rename table(...), to: table(...)`` and ``rename table(:t), :a, to: :b``."""
     for module, call in ddl_calls(ctx, frozenset({"rename"})):
@@ -132,7 +132,7 @@ end
 )
 
 
-@register(MG008)
+@register(MG008, scope="module")
 def check_remove_column(ctx: FileContext) -> Iterator[Finding]:
     """``remove``/``remove_if_exists`` of a column and ``drop table`` on existing tables."""
     for sub in table_subcommands(ctx, frozenset({"remove", "remove_if_exists"})):
@@ -246,7 +246,7 @@ def _irreversible(ctx: FileContext, call: Node) -> str | None:
     return None
 
 
-@register(MG013)
+@register(MG013, scope="module")
 def check_irreversible_change(ctx: FileContext) -> Iterator[Finding]:
     """Commands inside ``def change`` that ``Ecto.Migration.Runner`` cannot reverse."""
     subcommands = frozenset({"modify", "remove", "remove_if_exists", "add_if_not_exists"})

@@ -154,7 +154,7 @@ def _table_label(index: Node) -> str:
     return f"`{table}`" if table else "an existing table"
 
 
-@register(INDEX_NOT_CONCURRENT)
+@register(INDEX_NOT_CONCURRENT, scope="module")
 def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
     """MG001: index created/dropped on an existing table without ``concurrently: true``."""
     for op in index_operations(ctx):
@@ -183,7 +183,7 @@ def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
         yield ctx.finding(INDEX_NOT_CONCURRENT, op.anchor, message, [Fix(title, tuple(edits))])
 
 
-@register(CONCURRENT_INDEX_IN_TRANSACTION)
+@register(CONCURRENT_INDEX_IN_TRANSACTION, scope="module")
 def check_concurrent_index_in_transaction(ctx: FileContext) -> Iterator[Finding]:
     """MG002: ``concurrently: true`` without the module attributes that let it run."""
     for op in index_operations(ctx):

@@ -107,7 +107,7 @@ class _ModuleState:
     validated_unknown: dict[str, set[str]] = field(default_factory=dict)
 
 
-@register(META)
+@register(META, scope="module")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """Report unsafe or unreadable SQL in ``execute`` calls of Postgres migrations."""
     for module in migration_modules(ctx):

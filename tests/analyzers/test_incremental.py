@@ -1,0 +1,214 @@
+"""Incremental re-analysis gives exactly the findings of a fresh analysis, and does less work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analyzers import incremental, units
+from analyzers.config import Config
+from analyzers.engine import AnalysisResult, analyze
+from analyzers.incremental import IncrementalState
+from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
+
+CONTEXT = """\
+defmodule MyAppWeb.Shop do
+  import Ecto.Query
+  alias MyApp.Repo
+  alias MyApp.Shop.{Order, User}
+
+  @doc "One user."
+  def get_user(id), do: Repo.get(User, id)
+
+  def list_owners(orders) do
+    Enum.map(orders, fn order -> get_user(order.user_id) end)
+  end
+
+  def place(attrs) do
+    {:ok, order} = Repo.insert(Order.changeset(%Order{}, attrs))
+    Repo.update!(User.changeset(order.user, %{orders: 1}))
+  end
+
+  def search(term) do
+    Repo.query("SELECT * FROM orders WHERE note = '#{term}'")
+  end
+
+  def everything do
+    Repo.all(from o in Order, where: o.paid)
+  end
+
+  defp helper(x), do: x
+end
+"""
+CONTEXT_PATH = "lib/my_app_web/shop.ex"
+
+MIGRATIONS = """\
+defmodule MyApp.Repo.Migrations.One do
+  use Ecto.Migration
+
+  def change do
+    create index(:orders, [:user_id])
+  end
+end
+
+defmodule MyApp.Repo.Migrations.Two do
+  use Ecto.Migration
+
+  def change do
+    alter table(:orders) do
+      add :note, :json
+    end
+  end
+end
+
+defmodule MyApp.Repo.Migrations.Three do
+  use Ecto.Migration
+
+  def change do
+    rename table(:orders), :note, to: :notes
+  end
+end
+"""
+MIGRATIONS_PATH = "priv/repo/migrations/20240101000000_many.exs"
+
+SNIPPETS = [
+    "Repo.get(User, id)\n",
+    "Enum.each(xs, fn x -> Repo.get!(User, x) end)\n",
+    "Enum.map(ids, &get_user/1)\n",
+    "def get_order(id), do: Repo.get(Order, id)\n",
+    "end\n",
+    "def x do\n",
+    "alias MyApp.Repo\n",
+    "create index(:users, [:email])\n",
+    "  ",
+    "\n",
+    "(",
+    ")",
+    "fn ",
+    "#{x}",
+    "é",
+]
+
+CONFIG = Config()
+FACTS = ProjectFacts()
+
+
+def fresh(source: bytes, path: str) -> AnalysisResult:
+    """A one-shot analysis, as the CLI does it."""
+    return analyze(source, path, config=CONFIG, facts=FACTS)
+
+
+def again(source: bytes, path: str, previous: IncrementalState | None) -> AnalysisResult:
+    """An incremental analysis after an edit (the server's way)."""
+    tree = parse_elixir(source)
+    return analyze(
+        source, path, config=CONFIG, facts=FACTS, tree=tree, previous=previous, incremental=True
+    )
+
+
+def edit_steps(draw: st.DrawFn, length: int) -> tuple[int, int, str]:
+    """One random edit of a text of ``length`` characters: (start, end, inserted)."""
+    start = draw(st.integers(0, length))
+    end = draw(st.integers(start, min(length, start + draw(st.sampled_from([0, 0, 1, 3, 40])))))
+    text = draw(st.sampled_from(SNIPPETS) | st.text(alphabet="abc_(){}|>.:\n ", max_size=4))
+    return start, end, text
+
+
+@st.composite
+def edit_sequences(draw: st.DrawFn, base: str) -> list[tuple[int, int, str]]:
+    """Up to eight edits applied one after the other to ``base``."""
+    text = base
+    edits: list[tuple[int, int, str]] = []
+    for _ in range(draw(st.integers(1, 8))):
+        start, end, inserted = edit_steps(draw, len(text))
+        edits.append((start, end, inserted))
+        text = text[:start] + inserted + text[end:]
+    return edits
+
+
+def _typed(base: str, edits: list[tuple[int, int, str]]) -> Iterator[bytes]:
+    text = base
+    for start, end, inserted in edits:
+        text = text[:start] + inserted + text[end:]
+        yield text.encode()
+
+
+@pytest.mark.parametrize(
+    ("base", "path"),
+    [(CONTEXT, CONTEXT_PATH), (MIGRATIONS, MIGRATIONS_PATH)],
+    ids=["context", "migrations"],
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_incremental_equals_fresh_analysis(base: str, path: str, data: st.DataObject) -> None:
+    edits = data.draw(edit_sequences(base))
+    state = again(base.encode(), path, None).state
+    for source in _typed(base, edits):
+        result = again(source, path, state)
+        assert result.findings == fresh(source, path).findings
+        state = result.state
+
+
+def test_the_fixtures_exercise_every_unit_scoped_rule() -> None:
+    codes = {f.code for f in fresh(CONTEXT.encode(), CONTEXT_PATH).findings}
+    assert {"EC001", "EC002", "EC003", "EC004"} <= codes
+    codes = {f.code for f in fresh(MIGRATIONS.encode(), MIGRATIONS_PATH).findings}
+    assert {"MG001", "MG012", "MG007"} <= codes
+
+
+def test_an_edit_inside_one_definition_reparses_only_the_skeleton_and_that_definition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[int] = []
+    original = incremental.parse_elixir
+
+    def recording(source: bytes) -> object:
+        parsed.append(len(source))
+        return original(source)
+
+    state = again(CONTEXT.encode(), CONTEXT_PATH, None).state
+    monkeypatch.setattr(incremental, "parse_elixir", recording)
+    edited = CONTEXT.replace("defp helper(x), do: x", "defp helper(x), do: x + 1").encode()
+    result = again(edited, CONTEXT_PATH, state)
+    assert result.findings == fresh(edited, CONTEXT_PATH).findings
+    (compact,) = parsed
+    helper = len("defp helper(x), do: x + 1")
+    skeleton = len(units.definition_layout(parse_elixir(edited)).skeleton(edited))
+    assert compact < skeleton + helper + 10 < len(edited) / 2
+
+
+def test_a_summary_from_another_definition_still_counts() -> None:
+    # EC001 flags get_user(...) in list_owners because get_user reads the repo; editing
+    # get_user alone (list_owners untouched) must withdraw that finding.
+    source = CONTEXT.encode()
+    first = again(source, CONTEXT_PATH, None)
+    assert "get_user(order.user_id)" in [
+        source[f.start : f.end].decode() for f in first.findings if f.code == "EC001"
+    ]
+    edited = CONTEXT.replace("do: Repo.get(User, id)", "do: %User{id: id}").encode()
+    second = again(edited, CONTEXT_PATH, first.state)
+    assert not [f for f in second.findings if f.code == "EC001"]
+    back = again(source, CONTEXT_PATH, second.state)
+    assert back.findings == first.findings
+
+
+def test_moved_findings_keep_their_fixes_pointing_at_the_same_text() -> None:
+    source = MIGRATIONS.encode()
+    first = again(source, MIGRATIONS_PATH, None)
+    edited = MIGRATIONS.replace("def change do\n    create", "def change do\n\n\n    create", 1)
+    second = again(edited.encode(), MIGRATIONS_PATH, first.state)
+    assert second.findings == fresh(edited.encode(), MIGRATIONS_PATH).findings
+    moved = [f for f in second.findings if f.code == "MG012"]
+    assert moved and edited.encode()[moved[0].start : moved[0].end] == b":json"
+
+
+def test_a_changed_config_or_failed_rule_starts_again() -> None:
+    state = again(CONTEXT.encode(), CONTEXT_PATH, None).state
+    assert state is not None
+    assert not state.matches(CONTEXT_PATH, Config(select=("EC",)), FACTS, state.codes)
+    assert not state.matches(CONTEXT_PATH, CONFIG, ProjectFacts(), state.codes)
+    assert state.matches(CONTEXT_PATH, CONFIG, FACTS, state.codes)

@@ -55,7 +55,7 @@ VALUE_CONTEXT = re.compile(
 )
 
 
-@register(META)
+@register(META, scope="definition")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """EC003: interpolated or concatenated SQL given to a query function."""
     if b"query" not in ctx.source or (b"#{" not in ctx.source and b"<>" not in ctx.source):

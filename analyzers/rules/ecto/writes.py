@@ -57,7 +57,7 @@ META = RuleMeta(
 )
 
 
-@register(META)
+@register(META, scope="definition")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """EC002: functions with a run of two or more repo writes outside a transaction."""
     if ctx.path.endswith(".exs") or b"Repo" not in ctx.source or is_test_path(ctx.path):

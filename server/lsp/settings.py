@@ -2,7 +2,7 @@
 
 Each layer overrides the one before it, key by key. Editor settings (section
 ``phxguard``: ``select``, ``ignore``, ``severity``, ``pgVersion``, ``exclude``,
-``debounceMs``, ``workspaceDiagnostics``) are structured with cattrs and validated by the same code as
+``maxFileBytes``, ``timeBudgetMs``, ``debounceMs``, ``workspaceDiagnostics``) are structured with cattrs and validated by the same code as
 the config file. A layer that fails validation is dropped and reported; the
 server keeps running on the remaining layers (defaults at worst).
 """
@@ -38,6 +38,8 @@ class EditorSettings:
     severity: dict[str, str] | None = None
     pg_version: int | None = None
     exclude: list[str] | None = None
+    max_file_bytes: int | None = None
+    time_budget_ms: int | None = None
     debounce_ms: int | None = None
     workspace_diagnostics: bool | None = None
 
@@ -45,6 +47,8 @@ class EditorSettings:
 # Python field -> the key users write in editor settings (JSON is camelCase).
 _JSON_KEYS = {
     "pg_version": "pgVersion",
+    "max_file_bytes": "maxFileBytes",
+    "time_budget_ms": "timeBudgetMs",
     "debounce_ms": "debounceMs",
     "workspace_diagnostics": "workspaceDiagnostics",
 }
@@ -91,6 +95,8 @@ def _converter() -> cattrs.Converter:
             converter,
             _cattrs_forbid_extra_keys=True,
             pg_version=override(rename=_JSON_KEYS["pg_version"]),
+            max_file_bytes=override(rename=_JSON_KEYS["max_file_bytes"]),
+            time_budget_ms=override(rename=_JSON_KEYS["time_budget_ms"]),
             debounce_ms=override(rename=_JSON_KEYS["debounce_ms"]),
             workspace_diagnostics=override(rename=_JSON_KEYS["workspace_diagnostics"]),
         ),
@@ -147,9 +153,21 @@ def _known() -> list[str] | None:
     return known_codes() or None
 
 
+# Editor settings that are .phxguard.toml keys (the rest only concern the server).
+_CONFIG_KEYS = (
+    "select",
+    "ignore",
+    "severity",
+    "pg_version",
+    "exclude",
+    "max_file_bytes",
+    "time_budget_ms",
+)
+
+
 def _config_mapping(settings: EditorSettings) -> dict[str, Any]:
     mapping: dict[str, Any] = {}
-    for key in ("select", "ignore", "severity", "pg_version", "exclude"):
+    for key in _CONFIG_KEYS:
         value = getattr(settings, key)
         if value is not None:
             mapping[key] = value
@@ -173,6 +191,10 @@ def overlay(base: Config, settings: EditorSettings, where: str) -> Config:
         result = replace(result, pg_version=layer.pg_version)
     if "exclude" in mapping:
         result = replace(result, exclude=layer.exclude)
+    if "max_file_bytes" in mapping:
+        result = replace(result, max_file_bytes=layer.max_file_bytes)
+    if "time_budget_ms" in mapping:
+        result = replace(result, time_budget_ms=layer.time_budget_ms)
     return result
 
 

@@ -31,6 +31,15 @@ def test_layers_override_key_by_key(tmp_path: Path) -> None:
     assert state.debounce_ms == 40
 
 
+def test_analysis_limits_layer_like_the_other_keys(tmp_path: Path) -> None:
+    (tmp_path / ".phxguard.toml").write_text("max_file_bytes = 5000000\ntime_budget_ms = 900\n")
+    state = SettingsState(root=tmp_path)
+    assert state.load_file() is None
+    assert (state.config.max_file_bytes, state.config.time_budget_ms) == (5_000_000, 900)
+    assert state.set_client_settings({"timeBudgetMs": 250}) is None
+    assert (state.config.max_file_bytes, state.config.time_budget_ms) == (5_000_000, 250)
+
+
 def test_defaults_without_any_layer() -> None:
     state = SettingsState()
     assert state.load_file() is None
@@ -47,6 +56,8 @@ def test_defaults_without_any_layer() -> None:
         ({"select": ["not a code"]}, "settings.phxguard.select"),
         ({"severity": {"MG008": "loud"}}, "settings.phxguard.severity.MG008"),
         ({"debounceMs": -5}, "settings.phxguard.debounceMs"),
+        ({"maxFileBytes": 0}, "settings.phxguard.maxFileBytes"),
+        ({"timeBudgetMs": "fast"}, "settings.phxguard.timeBudgetMs"),
         ({"pg_version": 14}, "pg_version"),
         ("select everything", "settings.phxguard"),
     ],

@@ -25,6 +25,7 @@ from analyzers.project import (
     combine_repo_settings,
     wants_repo_settings,
 )
+from analyzers.text import read_source_file
 
 P = TypeVar("P")
 A = TypeVar("A")
@@ -170,7 +171,7 @@ def read_fact_source(path: Path) -> bytes | None:
     try:
         if path.stat().st_size > MAX_FACT_FILE_BYTES:
             return None
-        return path.read_bytes()
+        return read_source_file(path)
     except OSError:
         return None
 

@@ -8,10 +8,16 @@ also splits on U+2028 and form feed, which puts positions on the wrong line).
 from __future__ import annotations
 
 import bisect
+import errno
 import itertools
+import os
+import stat
+from pathlib import Path
 from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
+# surrogateescape decodes each invalid byte to U+DC80..U+DCFF; shown, each is one U+FFFD.
+_ESCAPED_TO_REPLACEMENT = {0xDC80 + b: 0xFFFD for b in range(128)}
 
 
 def _unit_length(char: str, encoding: Encoding) -> int:
@@ -56,9 +62,15 @@ class LineIndex:
         return len(self.source)
 
     def line_text(self, line: int) -> str:
-        """The text of a 0-based line without its line break (invalid UTF-8 replaced)."""
+        """The text of a 0-based line without its line break.
+
+        Each byte of invalid UTF-8 becomes one U+FFFD, as columns count it
+        (``"replace"`` would make one of a truncated sequence and shift every
+        column after it).
+        """
         start = self.line_starts[line]
-        return self.source[start : self.line_end(line)].decode("utf-8", "replace")
+        raw = self.source[start : self.line_end(line)].decode("utf-8", "surrogateescape")
+        return raw.translate(_ESCAPED_TO_REPLACEMENT)
 
     def position(self, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]:
         """0-based ``(line, column)`` of byte ``offset``, the column counted in ``encoding`` units."""
@@ -95,3 +107,14 @@ class LineIndex:
             units += step
             consumed += len(ch.encode("utf-8", "surrogateescape"))
         return start + consumed
+
+
+def read_source_file(path: Path | str) -> bytes:
+    """A source file's bytes; OSError for anything that is not a regular file.
+
+    A FIFO or device named ``*.ex`` would block the read (or even the open)
+    forever, hanging a CLI run or the server's workspace scan.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return Path(path).read_bytes()

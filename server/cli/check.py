@@ -19,6 +19,7 @@ from analyzers.engine import AnalysisResult, analyze
 from analyzers.model import Severity
 from analyzers.project import ProjectFacts, find_project_root, load_project_facts
 from analyzers.registry import all_rules, known_codes
+from analyzers.text import read_source_file
 from server.cli.located import LocatedFinding, display_path, locate
 from server.files import Discovery, discover, relative_to_root
 
@@ -130,7 +131,7 @@ def _report_discovery(discovery: Discovery, err: TextIO) -> None:
 def read_source(path: Path, err: TextIO) -> bytes | None:
     """A file's bytes, or None (with a message on ``err``) when it cannot be read."""
     try:
-        return path.read_bytes()
+        return read_source_file(path)
     except OSError as exc:
         print(f"phxguard: cannot read {path}: {exc.strerror or exc}; skipped", file=err)
         return None

@@ -28,7 +28,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from analyzers.engine import analyze, language_for
-from analyzers.text import LineIndex
+from analyzers.text import LineIndex, read_source_file
 from server.files import discover, is_excluded, is_source_file
 from server.lsp.diagnostics import to_diagnostic
 from server.lsp.positions import PositionCodec
@@ -238,7 +238,7 @@ class WorkspaceDiagnostics:
         try:
             if file.stat().st_size > MAX_FILE_BYTES:
                 return None
-            source = file.read_bytes()
+            source = read_source_file(file)
         except OSError:
             return None
         try:

@@ -16,6 +16,7 @@ from tree_sitter import Tree
 
 from analyzers.facts import FactCollector, register_collector
 from analyzers.rules.liveview.facts import normalise
+from analyzers.text import read_source_file
 
 TEMPLATE_SOURCES = "liveview_template_sources"
 MAX_TEMPLATE_BYTES = 1_000_000
@@ -46,7 +47,7 @@ def template_source(sources: object, path: str) -> bytes | None:
         file = Path(path)
         if file.stat().st_size > MAX_TEMPLATE_BYTES:
             return None
-        return file.read_bytes()
+        return read_source_file(file)
     except OSError:
         return None
 

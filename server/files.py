@@ -158,6 +158,11 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str]) -> Di
                 )
         elif given.is_symlink():
             found.problems.append(DiscoveryProblem(given, "broken symbolic link; skipped"))
+        elif given.exists():
+            # A FIFO, socket or device: reading it could block for ever.
+            found.problems.append(
+                DiscoveryProblem(given, "not a regular file or directory; skipped")
+            )
         else:
             found.missing.append(given)
     found.files.sort(key=lambda p: str(p).replace(os.sep, "/"))

@@ -22,6 +22,26 @@ from server.cli.formats import RunInfo
 from server.cli.located import LocatedFinding
 
 
+def _visible_char(code: int) -> str:
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: NUL -> U+2400 ...
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
+# Control characters in a file (an escape sequence in a string, a NUL) would act on the
+# terminal instead of showing; one visible character each keeps the carets aligned.
+_VISIBLE = {
+    code: _visible_char(code)
+    for code in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+    if code != 0x09
+}
+
+
+def visible(text: str) -> str:
+    """``text`` with control and line-separator characters replaced by visible ones."""
+    return text.translate(_VISIBLE)
+
+
 def _width(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
@@ -90,11 +110,11 @@ def render(findings: Sequence[LocatedFinding], info: RunInfo) -> str:
     """The whole report, ending with the summary line."""
     out: list[str] = []
     for path, group in groupby(findings, key=lambda f: f.path):
-        out.append(path)
+        out.append(visible(path))
         members = list(group)
         width = max(len(str(f.span.line)) for f in members)
         for finding in members:
-            out.extend(_finding_block(finding, width))
+            out.extend(visible(line) for line in _finding_block(finding, width))
         out.append("")
     if info.fix_headline:
         out.append(info.fix_headline)

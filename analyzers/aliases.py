@@ -60,7 +60,7 @@ def module_aliases(defmodule: Node, parent: ModuleAliases | None = None) -> Modu
         # A nested module is aliased in its parent by its last segment.
         aliases.names[raw.split(".")[0]] = f"{parent.module}.{raw.split('.')[0]}"
     for statement in syntax.block_statements(syntax.do_block(defmodule)):
-        if statement.type == "call" and syntax.call_name(statement) == "alias":
+        if syntax.identifier_target(statement) == b"alias":
             _read_alias(statement, aliases)
     return aliases
 
@@ -90,18 +90,33 @@ def _read_alias(node: Node, aliases: ModuleAliases) -> None:
 
 
 def aliases_by_module(root: Node) -> list[tuple[Node, ModuleAliases]]:
-    """Every ``defmodule`` in a tree (nested ones too) with its aliases, outermost first."""
+    """Every ``defmodule`` in a tree (nested ones too) with its aliases, outermost first.
+
+    The last few trees' answers are kept: fact collectors and rules of one
+    file each ask for the same tree's (callers must not change the aliases).
+    """
+    global _recent
+    for cached_root, cached in _recent:
+        if cached_root == root:
+            return list(cached)
     found: list[tuple[Node, ModuleAliases]] = []
 
     def visit(node: Node, parent: ModuleAliases | None) -> None:
         for child in node.named_children:
-            if child.type == "call" and syntax.call_name(child) == "defmodule":
+            if syntax.identifier_target(child) == b"defmodule":
                 aliases = module_aliases(child, parent)
                 found.append((child, aliases))
                 visit(syntax.do_block(child) or child, aliases)
 
     visit(root, None)
-    return found
+    # The cache holds the root node, so its tree (and its node ids) stay alive while cached;
+    # replaced whole, never mutated, so threads analysing other files can read it meanwhile.
+    _recent = ((root, found), *_recent[: _RECENT_TREES - 1])
+    return list(found)
+
+
+_RECENT_TREES = 2
+_recent: tuple[tuple[Node, list[tuple[Node, ModuleAliases]]], ...] = ()
 
 
 def aliases_at(root: Node, node: Node) -> ModuleAliases | None:

@@ -28,6 +28,46 @@ def _type_query(node_type: str, language: Language) -> Query | None:
         return None
 
 
+def _document_order(node: Node) -> tuple[int, int]:
+    return node.start_byte, -node.end_byte
+
+
+def _index_by_function(calls: list[Node]) -> dict[str, list[Node]]:
+    """``calls`` keyed by their function identifier, each list in the order of ``calls``.
+
+    One pass keyed by the identifier's bytes (decoded once per distinct name):
+    this runs over every call of a file, so it does the fewest node accesses.
+    """
+    by_bytes: dict[bytes, list[Node]] = {}
+    for call in calls:
+        target = call.child_by_field_name("target")
+        if target is None:
+            continue
+        kind = target.type
+        if kind == "dot":
+            target = target.child_by_field_name("right")
+            if target is None or target.type != "identifier":
+                continue
+        elif kind != "identifier":
+            continue
+        raw = target.text
+        if raw:
+            found = by_bytes.get(raw)
+            if found is None:
+                by_bytes[raw] = [call]
+            else:
+                found.append(call)
+    index: dict[str, list[Node]] = {}
+    for raw, found in by_bytes.items():
+        name = raw.decode("utf-8", "replace")
+        if name in index:
+            # Two invalid byte sequences read alike: one list, still in document order.
+            index[name] = sorted([*index[name], *found], key=_document_order)
+        else:
+            index[name] = found
+    return index
+
+
 class FileContext:
     """One file under analysis.
 
@@ -75,7 +115,7 @@ class FileContext:
         if found is None:
             query = _type_query(node_type, self.tree.language)
             captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
-            found = sorted(captures.get("node", []), key=lambda n: (n.start_byte, -n.end_byte))
+            found = sorted(captures.get("node", []), key=_document_order)
             self._by_type[node_type] = found
         return found
 
@@ -87,21 +127,14 @@ class FileContext:
         an identifier are left out.
         """
         if self._calls_by_function is None:
-            index: dict[str, list[Node]] = {}
-            for call in self.nodes("call"):
-                target = call.child_by_field_name("target")
-                if target is not None and target.type == "dot":
-                    target = target.child_by_field_name("right")
-                if target is not None and target.type == "identifier" and target.text:
-                    index.setdefault(target.text.decode("utf-8", "replace"), []).append(call)
-            self._calls_by_function = index
+            self._calls_by_function = _index_by_function(self.nodes("call"))
         return self._calls_by_function
 
     def calls_named(self, functions: Iterable[str]) -> list[Node]:
         """Calls of any of ``functions`` (by identifier, any receiver), in document order."""
         index = self.calls_by_function()
         found = [call for name in functions for call in index.get(name, ())]
-        return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
+        return sorted(found, key=_document_order)
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:
         """Compute ``factory()`` once per file under ``key``."""

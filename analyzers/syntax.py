@@ -15,13 +15,15 @@ from tree_sitter import Language, Node, Query, QueryCursor, QueryError
 from analyzers import budget
 
 DEF_KEYWORDS = frozenset({"def", "defp", "defmacro", "defmacrop"})
+_DEF_KEYWORD_BYTES = frozenset(k.encode() for k in DEF_KEYWORDS)
 
 
 def text(node: Node | None) -> str:
     """The node's source text ('' for None); invalid UTF-8 is replaced."""
-    if node is None or node.text is None:
+    if node is None:
         return ""
-    return node.text.decode("utf-8", "replace")
+    raw = node.text
+    return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
 def call_target(node: Node) -> Node | None:
@@ -34,14 +36,17 @@ def call_name(node: Node) -> str | None:
 
     Returns None for anonymous calls (``fun.(x)``) and non-call nodes.
     """
+    # Called for most calls of a file by several rules: kept to the fewest node accesses.
     if node.type != "call":
         return None
-    target = call_target(node)
+    target = node.child_by_field_name("target")
     if target is None:
         return None
-    if target.type == "identifier":
-        return text(target)
-    if target.type == "dot":
+    kind = target.type
+    if kind == "identifier":
+        raw = target.text
+        return raw.decode("utf-8", "replace") if raw is not None else ""
+    if kind == "dot":
         left = target.child_by_field_name("left")
         right = target.child_by_field_name("right")
         if right is None or left is None:
@@ -53,6 +58,20 @@ def call_name(node: Node) -> str | None:
             left_text = text(left)
         return f"{left_text}.{text(right)}"
     return None
+
+
+def identifier_target(node: Node) -> bytes | None:
+    """The target's bytes when ``node`` is a call of a bare identifier (``def``, ``alias``).
+
+    Cheaper than :func:`call_name` for "is this a ``defmodule``?" tests: no
+    string is built for the (many) calls that are something else.
+    """
+    if node.type != "call":
+        return None
+    target = node.child_by_field_name("target")
+    if target is None or target.type != "identifier":
+        return None
+    return target.text
 
 
 def call_function(node: Node) -> str | None:
@@ -282,11 +301,10 @@ def def_params(definition: Node) -> list[Node]:
 
 def def_name(node: Node) -> tuple[str, str] | None:
     """``("def", "change")`` for a function definition call; None otherwise."""
-    if node.type != "call":
+    keyword = identifier_target(node)
+    if keyword is None or keyword not in _DEF_KEYWORD_BYTES:
         return None
-    kind = call_name(node)
-    if kind not in DEF_KEYWORDS:
-        return None
+    kind = keyword.decode()
     head = def_head(node)
     if head is None:
         return None
@@ -306,7 +324,7 @@ def def_arity(node: Node) -> int:
 
 def module_name(node: Node) -> str | None:
     """The alias of a ``defmodule`` call."""
-    if node.type != "call" or call_name(node) != "defmodule":
+    if identifier_target(node) != b"defmodule":
         return None
     args = call_args(node)
     return text(args[0]) if args and args[0].type == "alias" else None

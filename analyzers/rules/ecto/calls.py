@@ -108,7 +108,7 @@ def _file_modules(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
         for module, aliases in module_aliases(ctx):
             defined.add(aliases.module)
             for statement in syntax.block_statements(syntax.do_block(module)):
-                if statement.type == "call" and syntax.call_name(statement) == "use":
+                if syntax.identifier_target(statement) == b"use":
                     args = syntax.call_args(statement)
                     if args and syntax.text(args[0]) == "Ecto.Repo":
                         repos.add(aliases.module)

@@ -10,6 +10,7 @@ seen, which only makes the rules that use these facts quieter.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -192,45 +193,67 @@ def collect_query_functions(tree: Tree) -> QueryFunctions:
     reads too.
     """
     found: QueryFunctions = {}
+    calls = syntax.descendants_of_type(tree.root_node, "call", tree.language)
+    starts = [call.start_byte for call in calls]
     for module, aliases in aliases_by_module(tree.root_node):
         reads: set[str] = set()
-        calls: dict[str, set[str]] = {}
+        local_calls: dict[str, set[str]] = {}
         delegates: dict[str, str] = {}
         for statement in syntax.block_statements(syntax.do_block(module)):
             if statement.type != "call":
                 continue
-            if syntax.call_name(statement) == "defdelegate":
+            if syntax.identifier_target(statement) == b"defdelegate":
                 _read_delegate(statement, aliases, delegates)
                 continue
             named = syntax.def_name(statement)
             if named is None:
                 continue
-            local = calls.setdefault(named[1], set())
-            for node in syntax.descendants_of_type(statement, "call", tree.language):
-                if node == statement:
+            local = local_calls.setdefault(named[1], set())
+            # The calls inside this definition: a slice of the file's calls (one query per file).
+            first = bisect.bisect_left(starts, statement.start_byte)
+            last = bisect.bisect_left(starts, statement.end_byte)
+            for node in calls[first:last]:
+                if node.end_byte > statement.end_byte or node == statement:
                     continue
-                name = syntax.call_name(node)
-                if name is None:
-                    continue
-                if "." not in name:
-                    local.add(name)
-                    continue
-                receiver, _, function = name.rpartition(".")
-                # Cheap tests first: this runs over every call of every application module.
-                if (
-                    function in REPO_READS
-                    and (receiver[:1].isupper() or receiver.startswith("__MODULE__"))
-                    and aliases.expand(receiver).rsplit(".", 1)[-1].endswith("Repo")
-                ):
+                if _reads_repo(node, aliases, local):
                     reads.add(named[1])
         changed = True
         while changed:
-            grown = {name for name, callees in calls.items() if callees & reads} - reads
+            grown = {name for name, callees in local_calls.items() if callees & reads} - reads
             reads |= grown
             changed = bool(grown)
         if reads or delegates:
             found[aliases.module] = (frozenset(reads), delegates)
     return found
+
+
+def _reads_repo(node: Node, aliases: ModuleAliases, local: set[str]) -> bool:
+    """Whether call ``node`` reads through a repo; a local call's name is added to ``local``.
+
+    This runs over every call of every application module: the function name
+    is tested before the receiver's name is built.
+    """
+    target = node.child_by_field_name("target")
+    if target is None:
+        return False
+    kind = target.type
+    if kind == "identifier":
+        local.add(syntax.text(target))
+        return False
+    if kind != "dot":
+        return False
+    right = target.child_by_field_name("right")
+    if right is not None and right.type == "identifier" and syntax.text(right) not in REPO_READS:
+        return False
+    name = syntax.call_name(node)
+    if name is None:
+        return False
+    receiver, _, function = name.rpartition(".")
+    return (
+        function in REPO_READS
+        and (receiver[:1].isupper() or receiver.startswith("__MODULE__"))
+        and aliases.expand(receiver).rsplit(".", 1)[-1].endswith("Repo")
+    )
 
 
 def _read_delegate(node: Node, aliases: ModuleAliases, delegates: dict[str, str]) -> None:

@@ -64,7 +64,10 @@ def collect(path: str, source: bytes, tree: Tree | None) -> dict[str, ModuleQuer
     found: dict[str, ModuleQueries] = {}
     mentions_repo = b"Repo" in source
     may_be_unique = b"unique_constraint" in source
-    may_create = _MAY_CREATE.search(source) is not None
+    # The substring test first: the pattern is slow to run over every file of a project.
+    may_create = (b".insert" in source or b"create_" in source) and (
+        _MAY_CREATE.search(source) is not None
+    )
     for defmodule, aliases in aliases_by_module(tree.root_node):
         if not (mentions_repo or may_be_unique):
             found[aliases.module] = _EMPTY

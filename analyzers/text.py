@@ -28,6 +28,13 @@ def _unit_length(char: str, encoding: Encoding) -> int:
     return len(char.encode("utf-8", "surrogateescape"))
 
 
+def _is_one_character(sequence: bytes) -> bool:
+    try:
+        return len(sequence.decode("utf-8")) == 1
+    except UnicodeDecodeError:
+        return False
+
+
 class LineIndex:
     """Line starts of a byte string, for converting positions both ways."""
 
@@ -72,6 +79,29 @@ class LineIndex:
         raw = self.source[start : self.line_end(line)].decode("utf-8", "surrogateescape")
         return raw.translate(_ESCAPED_TO_REPLACEMENT)
 
+    def _character_start(self, offset: int, line_start: int) -> int:
+        """``offset``, or the start of the UTF-8 character it falls inside.
+
+        A UTF-8 column inside a multi-byte character means that character's
+        start, as a UTF-16 column inside a surrogate pair does: an edit there
+        must not cut the character in two (the document would stop being UTF-8).
+        """
+        source = self.source
+        if offset >= len(source) or not 0x80 <= source[offset] <= 0xBF:
+            return offset
+        for back in range(1, 4):
+            lead_at = offset - back
+            if lead_at < line_start:
+                break
+            lead = source[lead_at]
+            if 0x80 <= lead <= 0xBF:
+                continue
+            length = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4
+            if back < length and _is_one_character(source[lead_at : lead_at + length]):
+                return lead_at
+            break
+        return offset
+
     def position(self, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]:
         """0-based ``(line, column)`` of byte ``offset``, the column counted in ``encoding`` units."""
         offset = max(0, min(offset, len(self.source)))
@@ -96,7 +126,7 @@ class LineIndex:
         if column <= 0:
             return start
         if encoding == "utf-8":
-            return min(start + column, end)
+            return self._character_start(min(start + column, end), start)
         text = self.source[start:end].decode("utf-8", "surrogateescape")
         units = 0
         consumed = 0

@@ -159,3 +159,16 @@ def test_a_bom_is_not_counted_as_a_column_of_the_first_line() -> None:
     index = LineIndex(b"\xef\xbb\xbfdefmodule")
     assert index.position(3, "utf-16") == (0, 1)
     assert index.position(3, "utf-8") == (0, 3)
+
+
+@pytest.mark.parametrize("column", [2, 4, 5, 6])
+def test_a_utf8_column_inside_a_character_means_its_start(column: int) -> None:
+    # An edit there would otherwise cut `é` or `😀` in two and leave invalid UTF-8.
+    source = "aé😀b".encode()
+    assert LineIndex(source).offset(0, column, "utf-8") == (1 if column == 2 else 3)
+
+
+def test_invalid_utf8_bytes_are_each_their_own_utf8_column() -> None:
+    # No valid character to snap back to: a truncated sequence or stray continuation bytes.
+    assert [LineIndex(b"\xe2\x82b").offset(0, c, "utf-8") for c in range(4)] == [0, 1, 2, 3]
+    assert [LineIndex(b"a\x80\x80").offset(0, c, "utf-8") for c in range(4)] == [0, 1, 2, 3]

@@ -136,6 +136,15 @@ class DocumentStore:
         if doc is None:
             log.warning("didChange for %s, which is not open: ignored", uri)
             return None
+        if version <= doc.version:
+            # The order the changes arrive in is the order the client made them (LSP keeps
+            # notifications in order): applying them keeps the text right; skipping one would not.
+            log.warning(
+                "didChange for %s has version %d, not above the current %d: applied anyway",
+                uri,
+                version,
+                doc.version,
+            )
         had_errors = doc.has_syntax_errors
         edited = False
         for change in changes:

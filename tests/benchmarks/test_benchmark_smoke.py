@@ -117,6 +117,7 @@ SHAPE = {
             "peak_rss_mb": float,
         },
         "server": {
+            "initialize_s": float,
             "facts_indexed_s": float,
             "diagnostics_indexed_s": float,
             "indexing_only_s": float,

@@ -14,7 +14,7 @@ from analyzers.engine import analyze
 from analyzers.parsing import parse_elixir
 from tests.benchmarks.corpus import context_module, migration_source, write_corpus
 from tests.benchmarks.lsp_timing import cold_start_seconds
-from tests.benchmarks.server_scenarios import own_peak_rss_mb, phxguard_command
+from tests.benchmarks.server_scenarios import cli_env, own_peak_rss_mb, phxguard_command
 from tests.benchmarks.typing_bursts import (
     CONTEXT_BURSTS,
     MIGRATION_BURSTS,
@@ -75,13 +75,18 @@ def typing_end_to_end(size: int, keystrokes: int) -> dict[str, Any]:
     return result
 
 
-def _time_command(argv: list[str], cwd: Path, runs: int) -> list[float]:
+def _time_command(argv: list[str], cwd: Path, runs: int) -> tuple[list[float], int]:
+    """Wall-clock seconds of ``runs`` runs of a command, and its last exit status."""
     times = []
+    status = 0
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = subprocess.run(
+            argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env()
+        )
         times.append(time.perf_counter() - start)
-    return times
+        status = done.returncode
+    return times, status
 
 
 def corpus(files: int, cli_runs: int = 3) -> dict[str, Any]:
@@ -100,9 +105,9 @@ def corpus(files: int, cli_runs: int = 3) -> dict[str, Any]:
             findings += len(analyze(source, path).findings)
         in_process = time.perf_counter() - start
         peak = own_peak_rss_mb()
-        cli = min(
-            _time_command([*phxguard_command(), "check", "--format", "json", "."], root, cli_runs)
-        )
+        check = [*phxguard_command(), "check", "--format", "json", "."]
+        cli_times, cli_status = _time_command(check, root, cli_runs)
+        cli = min(cli_times)
     return {
         "files": len(sources),
         "lines": sum(s.count(b"\n") for _, s in sources),
@@ -110,6 +115,7 @@ def corpus(files: int, cli_runs: int = 3) -> dict[str, Any]:
         "parse_only_s": parse_only,
         "analyze_in_process_s": in_process,
         "cli_check_s": cli,
+        "cli_exit_status": cli_status,
         "analysis_over_parse": in_process / parse_only,
         "cli_over_parse": cli / parse_only,
         "in_process_peak_rss_mb": peak,
@@ -123,13 +129,14 @@ def startup(runs: int, cold_runs: int) -> dict[str, Any]:
         (tiny / "mix.exs").write_text("defmodule Tiny.MixProject do\nend\n")
         (tiny / "lib").mkdir()
         (tiny / "lib" / "tiny.ex").write_text("defmodule Tiny do\n  def hello, do: :world\nend\n")
-        check = _time_command([*phxguard_command(), "check", "."], tiny, runs)
+        check, status = _time_command([*phxguard_command(), "check", "."], tiny, runs)
         cold = [
             cold_start_seconds(tiny, "priv/repo/migrations/1_change.exs", migration_source(1))
             for _ in range(cold_runs)
         ]
     return {
         "check_startup_ms": {"min": min(check) * 1000, "median": statistics.median(check) * 1000},
+        "check_exit_status": status,
         "server_cold_start_to_first_diagnostics_ms": {
             "min": min(cold) * 1000,
             "median": statistics.median(cold) * 1000,

@@ -176,6 +176,12 @@ def phxguard_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "server.cli.main"]
 
 
+def cli_env() -> dict[str, str]:
+    """The environment for the CLI: this checkout importable from any working directory."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{path}" if path else str(REPO)}
+
+
 def _tree_rss_kib(pid: int) -> int:
     """Sum of VmRSS over ``pid`` and its descendants (KiB)."""
     total = 0
@@ -200,7 +206,7 @@ def cli_check(root: str) -> dict[str, Any]:
             cwd=root,
             stdout=out,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            env=cli_env(),
         )
         peak_tree = 0
         done = threading.Event()

@@ -142,11 +142,13 @@ SHAPE = {
         "parse_only_s": float,
         "analyze_in_process_s": float,
         "cli_check_s": float,
+        "cli_exit_status": int,
         "analysis_over_parse": float,
         "in_process_peak_rss_mb": float,
     },
     "startup": {
         "check_startup_ms": {"min": float, "median": float},
+        "check_exit_status": int,
         "server_cold_start_to_first_diagnostics_ms": {"min": float, "median": float},
     },
 }
@@ -173,6 +175,9 @@ def test_counts_follow_the_preset(report: dict[str, Any]) -> None:
     assert report["workspace"]["server"]["files_reported"] >= preset["project_files"]
     assert report["workspace"]["cli"]["exit_status"] in (0, 1)
     assert report["corpus"]["files"] == preset["corpus_files"]
+    # The CLI really ran (a missing module exits 1 too, so compare with the in-process count).
+    assert report["corpus"]["cli_exit_status"] == (1 if report["corpus"]["findings"] else 0)
+    assert report["startup"]["check_exit_status"] == 0
 
 
 def test_server_follows_every_keystroke(report: dict[str, Any]) -> None:

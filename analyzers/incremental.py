@@ -24,6 +24,8 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from tree_sitter import Tree
+
 from analyzers import summaries as unit_summaries
 from analyzers.config import Config
 from analyzers.context import FileContext
@@ -194,7 +196,7 @@ def run_scope(
     texts = units.texts(ctx.source)
     skeleton = units.skeleton(ctx.source)
     if previous is not None and previous.skeleton == skeleton:
-        reused = _incremental(ctx, rules, units, texts, previous, run_rules)
+        reused = _incremental(ctx, rules, scope, units, texts, previous, run_rules)
         if reused is not None:
             return [f for unit in reused.per_unit for f in unit] + reused.outside, reused
     found = run_rules(ctx, rules)
@@ -203,9 +205,18 @@ def run_scope(
     return found, ScopeCache(units, texts, skeleton, per_unit, outside, summaries)
 
 
+def _same_units(compact: Compact, tree: Tree, units: Layout, dirty: list[int], scope: str) -> bool:
+    """Whether the compact source parses into exactly the kept units, where they were."""
+    found = [
+        (compact.to_real(start), compact.to_real(end)) for start, end in layout(tree, scope).spans
+    ]
+    return found == [units.spans[i] for i in dirty]
+
+
 def _incremental(
     ctx: FileContext,
     rules: Sequence[Rule],
+    scope: str,
     units: Layout,
     texts: list[bytes],
     previous: ScopeCache,
@@ -235,14 +246,18 @@ def _incremental(
                 return None
             kept.append(mapped)
         per_unit.append(kept)
+    if ctx.tree.root_node.has_error:
+        # Error recovery depends on what follows, so code near an error may parse
+        # differently once its neighbours are cut out, and vice versa.
+        return None
     compact = compact_source(ctx.source, units, dirty)
+    compact_tree = parse_elixir(compact.source)
+    if compact_tree.root_node.has_error or not _same_units(
+        compact, compact_tree, units, dirty, scope
+    ):
+        return None
     partial = FileContext(
-        compact.source,
-        ctx.path,
-        ctx.language,
-        parse_elixir(compact.source),
-        config=ctx.config,
-        facts=ctx.facts,
+        compact.source, ctx.path, ctx.language, compact_tree, config=ctx.config, facts=ctx.facts
     )
     clean = [i for i in range(len(texts)) if i not in changed]
     for key, contributions in previous.summaries.items():

@@ -6,7 +6,13 @@
 - ``didChange``: pygls' own copy of the document is best effort; a change it
   cannot apply (unknown document, odd range) must not stop ours.
 - A request whose params do not validate is answered with InvalidParams
-  instead of being dropped (the client would otherwise wait forever).
+  instead of being dropped (the client would otherwise wait forever); a
+  notification whose params do not validate is ignored. Both get one warning.
+- Unknown methods are normal traffic, not server errors: a request gets
+  MethodNotFound, a notification is dropped (logged at debug; ``$/`` ones,
+  optional by spec, not at all).
+- A message that is not a JSON-RPC object (a JSON array, a string) is logged
+  and dropped.
 """
 
 from __future__ import annotations
@@ -15,9 +21,15 @@ import logging
 from collections.abc import Generator
 from typing import Any
 
+from cattrs import transform_error
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    LanguageServerProtocol,
+    lsp_method,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +81,78 @@ class PhxguardProtocol(LanguageServerProtocol):
             yield user_handler, (params,), None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
-        """Deserialize; a request with invalid params still gets an (error) answer."""
-        try:
+        """Deserialize; a request or notification that does not validate is handled here.
+
+        A request gets an error answer (InvalidParams; the client would
+        otherwise wait for ever), a notification is dropped; either way one
+        warning line names the method and what was wrong, instead of pygls'
+        traceback and an "internal error" report. Responses are pygls' business.
+        """
+        if "jsonrpc" not in data:
+            return data  # an object nested in the message: pygls structures the whole message
+        method = data.get("method")
+        if "id" in data and "method" not in data:
             return super().structure_message(data)
-        except JsonRpcException as exc:
-            if isinstance(data, dict) and "id" in data and "method" in data:
-                self._send_response(data["id"], None, exc.to_response_error())
-            raise
+        message_type = self.get_message_type(method) if isinstance(method, str) else None
+        if message_type is None:
+            # No handler: JSON-RPC lets params be left out, so MethodNotFound, not InvalidParams.
+            message_type = JsonRPCRequestMessage if "id" in data else JsonRPCNotification
+            data = {"params": None, **data}
+        try:
+            return self._converter.structure(data, message_type)
+        except Exception as exc:
+            problems = _problems(exc)
+            if "id" in data:
+                log.warning("%.100r request with invalid params: %s", method, problems)
+                self._send_response(data["id"], None, JsonRpcInvalidParams().to_response_error())
+            else:
+                log.warning("%.100r notification with invalid params ignored: %s", method, problems)
+            return _REJECTED
+
+    def handle_message(self, message: Any) -> None:
+        """Dispatch a message; one that is not a JSON-RPC object is logged and dropped."""
+        if message is _REJECTED:
+            return
+        if not hasattr(message, "jsonrpc"):
+            log.warning("ignored a message that is not a JSON-RPC object: %.200r", message)
+            return
+        super().handle_message(message)
+
+    def _handle_notification(self, method_name: str, params: Any) -> None:
+        """Notifications nobody handles are dropped quietly (``$/...`` ones silently, by spec)."""
+        if method_name != types.CANCEL_REQUEST and not self._has_handler(method_name):
+            if not method_name.startswith("$/"):
+                log.debug("notification %r has no handler: ignored", method_name)
+            return
+        super()._handle_notification(method_name, params)
+
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        """An unknown request is answered MethodNotFound: a normal answer, not a server error."""
+        if not self._has_handler(method_name):
+            log.debug("request %r has no handler: MethodNotFound", method_name)
+            error = JsonRpcMethodNotFound.of(method_name).to_response_error()
+            self._send_response(msg_id, None, error)
+            return
+        super()._handle_request(msg_id, method_name, params)
+
+    def _has_handler(self, method_name: str) -> bool:
+        try:
+            self._get_handler(method_name)
+        except JsonRpcMethodNotFound:
+            return False
+        return True
+
+
+def _problems(exc: Exception) -> str:
+    """What did not validate, briefly (cattrs names each field: ``... @ message.params.x``)."""
+    try:
+        return "; ".join(transform_error(exc, path="message")[:3])
+    except Exception:
+        return f"{type(exc).__name__}: {exc}"
+
+
+class _Rejected:
+    """What ``structure_message`` returns for a message it answered or dropped itself."""
+
+
+_REJECTED = _Rejected()

@@ -11,7 +11,7 @@ without rereading the workspace. Files are parsed, never evaluated.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -35,6 +35,9 @@ SKIP_DIRS = frozenset(
     {"deps", "_build", "node_modules", ".git", ".elixir_ls", ".expert", "cover", ".lexical"}
 )
 MAX_FACT_FILE_BYTES = 2_000_000
+# Source bytes whose parse trees one process keeps from fact collection for the analysis
+# that follows. A tree takes 30-40 times its source in memory: about 100 MB here.
+KEEP_TREES_SOURCE_BYTES = 3_000_000
 REPOS = "repos"
 
 
@@ -103,24 +106,29 @@ class FactIndex:
         self._facts: ProjectFacts | None = None
 
     @classmethod
-    def scan(cls, root: Path) -> FactIndex:
-        """Index every Elixir and HEEx file under ``root`` (dependencies and builds skipped)."""
+    def scan(cls, root: Path, keep: KeptTrees | None = None) -> FactIndex:
+        """Index every Elixir and HEEx file under ``root`` (dependencies and builds skipped).
+
+        With ``keep``, the trees of the files it wants are kept for their analysis.
+        """
         index = cls(str(root))
         for path in workspace_files(root):
             data = read_fact_source(path)
             if data is not None:
-                index.update(str(path), data)
+                index.store(str(path), collect_keeping(str(path), data, keep))
         return index
 
     @staticmethod
-    def collect(path: str, source: bytes) -> dict[str, Any]:
+    def collect(path: str, source: bytes, tree: Tree | None = None) -> dict[str, Any]:
         """Each interested collector's result for one file, by collector name.
 
         Independent of any index, so a process pool can compute it for
-        :meth:`store` (collectors return plain, picklable values).
+        :meth:`store` (collectors return plain, picklable values). ``tree``,
+        when given, is the Elixir tree of ``source`` (parsed here otherwise).
         """
         wanted = [c for c in collectors() if c.wants(path, source)]
-        tree = parse_elixir(source) if wanted and not path.endswith(".heex") else None
+        if tree is None and wanted and not path.endswith(".heex"):
+            tree = parse_elixir(source)
         return {c.name: c.collect(path, source, tree) for c in wanted}
 
     def update(self, path: str, source: bytes) -> bool:
@@ -164,6 +172,78 @@ class FactIndex:
 
 
 _MISSING = object()
+
+
+class KeptTrees:
+    """Parse trees kept from fact collection for the analysis that follows, within a budget.
+
+    ``phxguard check`` reads the project's facts and then analyses its files:
+    keeping the trees of the files to be analysed saves parsing them twice. Only
+    files named in ``wanted`` are kept, up to ``budget`` bytes of their sources
+    (a large project reuses as many trees as fit and parses the rest again). A
+    tree is handed out once, and only for the very bytes it was parsed from.
+    Pickled (to a worker process) it arrives empty: trees stay in their process.
+    """
+
+    def __init__(
+        self, wanted: Iterable[str | Path] = (), budget: int = KEEP_TREES_SOURCE_BYTES
+    ) -> None:
+        self._wanted = {_tree_key(path) for path in wanted}
+        self._budget = budget
+        self._used = 0
+        self._trees: dict[str, tuple[bytes, Tree]] = {}
+
+    def __reduce__(self) -> tuple[type[KeptTrees], tuple[()]]:
+        return KeptTrees, ()
+
+    def __len__(self) -> int:
+        return len(self._trees)
+
+    def expect(self, paths: Iterable[str | Path]) -> None:
+        """Also keep the trees of ``paths`` (files this process will analyse)."""
+        self._wanted.update(_tree_key(path) for path in paths)
+
+    def expects(self, path: str | Path) -> bool:
+        """Whether ``path`` is one of the files to be analysed."""
+        return _tree_key(path) in self._wanted
+
+    def wants(self, path: str | Path, source: bytes) -> bool:
+        """Whether the tree of ``path`` (an Elixir file to be analysed) fits in the budget."""
+        return (
+            not str(path).endswith(".heex")
+            and self._used + len(source) <= self._budget
+            and _tree_key(path) in self._wanted
+        )
+
+    def keep(self, path: str | Path, source: bytes, tree: Tree) -> None:
+        """Keep ``tree``, parsed from ``source``, for the analysis of ``path``."""
+        key = _tree_key(path)
+        if key not in self._trees:
+            self._trees[key] = (source, tree)
+            self._used += len(source)
+
+    def take(self, path: str | Path, source: bytes) -> Tree | None:
+        """The kept tree of ``path`` if it was parsed from exactly ``source`` (then forgotten)."""
+        entry = self._trees.pop(_tree_key(path), None) if self._trees else None
+        if entry is None:
+            return None
+        self._used -= len(entry[0])
+        return entry[1] if entry[0] == source else None
+
+
+def _tree_key(path: str | Path) -> str:
+    # File discovery and the facts scan name files differently (relative, absolute).
+    return os.path.realpath(path)
+
+
+def collect_keeping(path: str, source: bytes, keep: KeptTrees | None) -> dict[str, Any]:
+    """:meth:`FactIndex.collect` for ``path``, keeping its tree in ``keep`` if it wants it."""
+    if keep is None or not keep.wants(path, source):
+        return FactIndex.collect(path, source)
+    tree = parse_elixir(source)
+    collected = FactIndex.collect(path, source, tree)
+    keep.keep(path, source, tree)
+    return collected
 
 
 def read_fact_source(path: Path) -> bytes | None:

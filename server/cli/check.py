@@ -16,8 +16,9 @@ from typing import TextIO
 
 from analyzers.config import Config, find_config, load_config, parse_codes
 from analyzers.engine import AnalysisResult, analyze
+from analyzers.facts import FactIndex, KeptTrees
 from analyzers.model import Severity
-from analyzers.project import ProjectFacts, find_project_root, load_project_facts
+from analyzers.project import ProjectFacts, find_project_root
 from analyzers.registry import all_rules, known_codes
 from analyzers.text import read_source_file
 from server.cli.located import LocatedFinding, display_path, locate
@@ -37,6 +38,8 @@ class Workspace:
     facts: ProjectFacts
     files: list[Path]
     cwd: Path = field(default_factory=Path.cwd)
+    # Trees parsed while reading the facts, for the files' analysis (this process only).
+    kept: KeptTrees | None = field(default=None, repr=False, compare=False)
 
     def analysis_path(self, path: Path) -> str:
         """The path rules see: relative to the project root when inside it.
@@ -102,22 +105,24 @@ def load_workspace(
     project_root = find_project_root(start)
     if project_root is not None:
         root = project_root
+    elif config.source is not None and config_file is None:
+        # No mix.exs: the directory of the nearest config file anchors the globs.
+        root = Path(config.source).resolve().parent
+    else:
+        root = (start if start.is_dir() else start.parent).resolve()
+    # Files first: the facts scan then keeps the trees of the files to analyse (one parse each).
+    discovery = discover(paths, root=root, exclude=config.exclude)
+    _report_discovery(discovery, err)
+    kept = KeptTrees(discovery.files)
+    facts = ProjectFacts()
+    if project_root is not None:
         if jobs > 1:
             from server.cli.parallel import load_facts  # imports this module
 
-            facts = load_facts(project_root, jobs)
+            facts = load_facts(project_root, jobs, keep=kept)
         else:
-            facts = load_project_facts(project_root)
-    else:
-        if config.source is not None and config_file is None:
-            # No mix.exs: the directory of the nearest config file anchors the globs.
-            root = Path(config.source).resolve().parent
-        else:
-            root = (start if start.is_dir() else start.parent).resolve()
-        facts = ProjectFacts()
-    discovery = discover(paths, root=root, exclude=config.exclude)
-    _report_discovery(discovery, err)
-    return Workspace(root=root, config=config, facts=facts, files=discovery.files)
+            facts = FactIndex.scan(project_root, keep=kept).facts()
+    return Workspace(root=root, config=config, facts=facts, files=discovery.files, kept=kept)
 
 
 def _report_discovery(discovery: Discovery, err: TextIO) -> None:
@@ -149,7 +154,8 @@ def analyze_file(
         source = read_source(path, err)
         if source is None:
             return None
-    result = analyze(source, ws.analysis_path(path), config=ws.config, facts=ws.facts)
+    tree = ws.kept.take(path, source) if ws.kept is not None else None
+    result = analyze(source, ws.analysis_path(path), config=ws.config, facts=ws.facts, tree=tree)
     return FileResult(path, source, result)
 
 

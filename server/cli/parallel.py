@@ -1,10 +1,13 @@
 """Analyse many files across processes, with a progress bar when a person is watching.
 
 Results come back keyed by path and are sorted by the caller, so the output
-is the same whatever the number of workers. Project facts are computed once
-in the parent and handed to each worker when it starts (cheaper than every
-worker re-scanning the project). Small runs stay in-process: starting a pool
-costs more than it saves below a few dozen files.
+is the same whatever the number of workers. Project facts are read by the
+same worker processes first, one single-process pool per job: each worker
+keeps the parse trees of the files it read (within
+:data:`~analyzers.facts.KEEP_TREES_SOURCE_BYTES`) and later analyses those
+same files, so a file is parsed once rather than once for the facts and again
+for the analysis. Small runs stay in-process: starting a pool costs more than
+it saves below a few dozen files.
 """
 
 from __future__ import annotations
@@ -15,18 +18,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from analyzers.facts import FactIndex, read_fact_source, workspace_files
-from analyzers.project import ProjectFacts, load_project_facts
+from analyzers.facts import FactIndex, KeptTrees, collect_keeping, read_fact_source, workspace_files
+from analyzers.project import ProjectFacts
 from server.cli.check import FileResult, Workspace, analyze_file
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Below this many files a pool's start-up outweighs the work it shares.
 MIN_FILES_FOR_POOL = 50
 CHUNK_SIZE = 16
 
+# One file's outcome in a worker: its position in the run, its result, its stderr text.
+Outcome = tuple[int, FileResult | None, str]
+
 _worker_ws: Workspace | None = None
+# In a worker: trees parsed while reading facts, for the files this worker will analyse.
+_worker_kept = KeptTrees()
 
 
 def default_jobs() -> int:
@@ -39,45 +47,99 @@ def default_jobs() -> int:
 
 def _init_worker(ws: Workspace) -> None:
     global _worker_ws
+    ws.kept = _worker_kept
     _worker_ws = ws
 
 
-def _analyze_chunk(paths: Sequence[Path]) -> tuple[list[FileResult], str]:
-    """One chunk in a worker: its results and what it would have written to stderr."""
+def _analyze_chunk(chunk: Sequence[tuple[int, Path]]) -> list[Outcome]:
+    """One chunk in a worker: each file's result and what it would have written to stderr."""
     assert _worker_ws is not None, "worker started without its workspace"
-    err = io.StringIO()
-    results = [r for p in paths if (r := analyze_file(_worker_ws, p, err)) is not None]
-    return results, err.getvalue()
+    outcomes: list[Outcome] = []
+    for index, path in chunk:
+        err = io.StringIO()
+        outcomes.append((index, analyze_file(_worker_ws, path, err), err.getvalue()))
+    return outcomes
 
 
-def _collect_chunk(paths: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
-    """One chunk's per-file facts, computed in a worker."""
+def _collect_chunk(
+    paths: Sequence[str], analysed: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """One chunk's per-file facts, computed in a worker that keeps the trees of ``analysed``."""
+    _worker_kept.expect(analysed)
     found: list[tuple[str, dict[str, Any]]] = []
     for path in paths:
         source = read_fact_source(Path(path))
         if source is not None:
-            found.append((path, FactIndex.collect(path, source)))
+            found.append((path, collect_keeping(path, source, _worker_kept)))
     return found
 
 
-def load_facts(root: Path, jobs: int) -> ProjectFacts:
+class _Workers:
+    """One single-process pool per job, so work can be sent to the process holding a file's tree."""
+
+    def __init__(self, jobs: int) -> None:
+        # Imported here: multiprocessing costs start-up time a small run never needs back.
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pools = [ProcessPoolExecutor(max_workers=1) for _ in range(jobs)]
+        # File (as KeptTrees names it) -> the worker that read its facts and keeps its tree.
+        self.owner: dict[str, int] = {}
+
+    def close(self) -> None:
+        """Stop every worker."""
+        for pool in self.pools:
+            pool.shutdown(cancel_futures=True)
+
+
+# Workers that read the current run's facts, waiting for its analysis.
+_workers: _Workers | None = None
+
+
+def _close_workers() -> None:
+    global _workers
+    if _workers is not None:
+        _workers.close()
+        _workers = None
+
+
+def load_facts(root: Path, jobs: int, keep: KeptTrees | None = None) -> ProjectFacts:
     """The project's facts, as :func:`~analyzers.project.load_project_facts` reads them.
 
     Fact collection parses much of the project, which on a large tree takes
     as long as the analysis itself, so it is shared across ``jobs`` processes
-    too; files are stored in the serial scan's order, so the result is the same.
+    too; files are stored in the serial scan's order, so the result is the
+    same. With ``keep`` (the files to analyse next), the trees parsed here are
+    kept for :func:`analyze_parallel`: in ``keep`` itself when the scan runs in
+    this process, else in the workers, which then stay up for the analysis.
     """
+    global _workers
+    _close_workers()
     files = [str(path) for path in workspace_files(root)]
     if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
-        return load_project_facts(root)
-    from concurrent.futures import ProcessPoolExecutor
-
+        return FactIndex.scan(root, keep=keep).facts()
     chunks = [files[i : i + CHUNK_SIZE] for i in range(0, len(files), CHUNK_SIZE)]
+    # Before any result arrives: unpickling one imports rule families on the pool's own
+    # thread, which must not race this thread's first import of them.
     index = FactIndex(str(root))
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
-        for collected in pool.map(_collect_chunk, chunks):
-            for path, facts in collected:
+    workers = _Workers(min(jobs, len(chunks)))
+    futures: list[Future[list[tuple[str, dict[str, Any]]]]] = []
+    for n, chunk in enumerate(chunks):
+        worker = n % len(workers.pools)
+        analysed = [path for path in chunk if keep is not None and keep.expects(path)]
+        for path in analysed:
+            workers.owner[os.path.realpath(path)] = worker
+        futures.append(workers.pools[worker].submit(_collect_chunk, chunk, analysed))
+    try:
+        for future in futures:
+            for path, facts in future.result():
                 index.store(path, facts)
+    except BaseException:
+        workers.close()
+        raise
+    if keep is None:
+        workers.close()
+    else:
+        _workers = workers
     return index.facts()
 
 
@@ -113,40 +175,66 @@ def wants_progress(err: TextIO, quiet: bool) -> bool:
     return not quiet and isatty is not None and isatty()
 
 
+def _chunks(items: Sequence[tuple[int, Path]]) -> list[Sequence[tuple[int, Path]]]:
+    return [items[i : i + CHUNK_SIZE] for i in range(0, len(items), CHUNK_SIZE)]
+
+
+def _by_owner(ws: Workspace, workers: _Workers) -> list[list[tuple[int, Path]]]:
+    """Each worker's share of the files: those whose trees it keeps, the rest evened out."""
+    shares: list[list[tuple[int, Path]]] = [[] for _ in workers.pools]
+    unowned: list[tuple[int, Path]] = []
+    for item in enumerate(ws.files):
+        owner = workers.owner.get(os.path.realpath(item[1]))
+        (shares[owner] if owner is not None else unowned).append(item)
+    for item in unowned:
+        min(shares, key=len).append(item)
+    return shares
+
+
 def analyze_parallel(
     ws: Workspace, err: TextIO, *, jobs: int, progress: bool
 ) -> dict[Path, FileResult]:
     """Every discovered file's result (unreadable files left out), in ``ws.files`` order."""
     bar = Progress(len(ws.files), err, progress)
-    messages: dict[int, str] = {}
-    by_chunk: dict[int, list[FileResult]] = {}
+    outcomes: list[Outcome] = []
     try:
         if jobs <= 1 or len(ws.files) < MIN_FILES_FOR_POOL:
             for i, path in enumerate(ws.files):
                 buffer = io.StringIO()
-                result = analyze_file(ws, path, buffer)
-                by_chunk[i] = [result] if result is not None else []
-                messages[i] = buffer.getvalue()
+                outcomes.append((i, analyze_file(ws, path, buffer), buffer.getvalue()))
                 bar.advance(1)
         else:
-            # Imported here: multiprocessing costs start-up time a small run never needs back.
             from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-            chunks = [ws.files[i : i + CHUNK_SIZE] for i in range(0, len(ws.files), CHUNK_SIZE)]
-            with ProcessPoolExecutor(
-                max_workers=min(jobs, len(chunks)), initializer=_init_worker, initargs=(ws,)
-            ) as pool:
-                pending: dict[Future[tuple[list[FileResult], str]], int] = {
-                    pool.submit(_analyze_chunk, chunk): n for n, chunk in enumerate(chunks)
-                }
+            pending: dict[Future[list[Outcome]], int] = {}
+            workers = _workers
+            pool: ProcessPoolExecutor | None = None
+            if workers is not None:
+                # The workers that read the facts analyse the files whose trees they kept.
+                for worker, share in zip(workers.pools, _by_owner(ws, workers), strict=True):
+                    worker.submit(_init_worker, ws)  # runs first: one process, tasks in order
+                    for chunk in _chunks(share):
+                        pending[worker.submit(_analyze_chunk, chunk)] = len(chunk)
+            else:
+                chunks = _chunks(list(enumerate(ws.files)))
+                pool = ProcessPoolExecutor(
+                    max_workers=min(jobs, len(chunks)), initializer=_init_worker, initargs=(ws,)
+                )
+                pending = {pool.submit(_analyze_chunk, chunk): len(chunk) for chunk in chunks}
+            try:
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
-                        n = pending.pop(future)
-                        by_chunk[n], messages[n] = future.result()
-                        bar.advance(len(chunks[n]))
+                        count = pending.pop(future)
+                        outcomes.extend(future.result())
+                        bar.advance(count)
+            finally:
+                if pool is not None:
+                    pool.shutdown(cancel_futures=True)
     finally:
         bar.close()
-    for n in sorted(messages):
-        err.write(messages[n])
-    return {r.path: r for n in sorted(by_chunk) for r in by_chunk[n]}
+        _close_workers()
+    outcomes.sort(key=lambda outcome: outcome[0])
+    for _, _, message in outcomes:
+        err.write(message)
+    return {result.path: result for _, result, _ in outcomes if result is not None}

@@ -93,9 +93,13 @@ class PhxguardProtocol(LanguageServerProtocol):
         method = data.get("method")
         if "id" in data and "method" not in data:
             return super().structure_message(data)
-        message_type = self.get_message_type(method) if isinstance(method, str) else None
+        if not isinstance(method, str):
+            log.warning("ignored a message without a method name: %.200r", data)
+            return _REJECTED
+        message_type = self.get_message_type(method) if self._has_handler(method) else None
         if message_type is None:
-            # No handler: JSON-RPC lets params be left out, so MethodNotFound, not InvalidParams.
+            # Nobody handles it, so its params do not matter (and JSON-RPC lets them be left
+            # out): MethodNotFound for a request, nothing for a notification.
             message_type = JsonRPCRequestMessage if "id" in data else JsonRPCNotification
             data = {"params": None, **data}
         try:
@@ -120,7 +124,7 @@ class PhxguardProtocol(LanguageServerProtocol):
 
     def _handle_notification(self, method_name: str, params: Any) -> None:
         """Notifications nobody handles are dropped quietly (``$/...`` ones silently, by spec)."""
-        if method_name != types.CANCEL_REQUEST and not self._has_handler(method_name):
+        if not self._has_handler(method_name):
             if not method_name.startswith("$/"):
                 log.debug("notification %r has no handler: ignored", method_name)
             return
@@ -136,6 +140,8 @@ class PhxguardProtocol(LanguageServerProtocol):
         super()._handle_request(msg_id, method_name, params)
 
     def _has_handler(self, method_name: str) -> bool:
+        if method_name == types.CANCEL_REQUEST:
+            return True  # pygls handles it without a registered handler
         try:
             self._get_handler(method_name)
         except JsonRpcMethodNotFound:

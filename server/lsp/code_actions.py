@@ -167,14 +167,14 @@ def _selected(
     return out
 
 
-def code_actions(
+async def code_actions(
     server: PhxguardServer, params: types.CodeActionParams
 ) -> list[types.CodeAction] | None:
-    """``textDocument/codeAction``."""
-    doc = server.documents.get(params.text_document.uri)
-    if doc is None:
+    """``textDocument/codeAction`` (waits for the document's analysis if it is not current)."""
+    found = await server.diagnostics.current(params.text_document.uri)
+    if found is None:
         return None
-    analysis = server.diagnostics.current(doc)
+    doc, analysis = found
     codec = server.codec(doc)
     only = (
         [str(getattr(k, "value", k)) for k in params.context.only]

@@ -1,8 +1,9 @@
 """Diagnostics: findings as LSP diagnostics, debounced analysis, push or pull (never both).
 
 A burst of changes costs one analysis: each change re-arms a per-document
-timer and only the last one runs. A result is published only if the document
-is still at the version it was computed for. Clients that declare
+timer and only the last one runs (in the analysis worker thread, see
+:mod:`server.lsp.analysis`). A result is published only if the document is
+still at the version, and the settings at the generation, it was computed for. Clients that declare
 ``textDocument.diagnostic`` pull; everyone else gets ``publishDiagnostics``.
 """
 
@@ -62,6 +63,8 @@ class DiagnosticsScheduler:
     def __init__(self, server: PhxguardServer) -> None:
         self.server = server
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        # Publishing tasks in flight (the loop keeps only weak references to tasks).
+        self._tasks: set[asyncio.Task[None]] = set()
         # What was last pushed per document, so a reload that changes nothing sends nothing.
         self._pushed: dict[str, tuple[int, list[types.Diagnostic]]] = {}
 
@@ -73,7 +76,7 @@ class DiagnosticsScheduler:
         self._timers[uri] = loop.call_later(delay, self._fire, uri)
 
     def now(self, uri: str) -> None:
-        """Analyse ``uri`` immediately (open, save, settings change)."""
+        """Analyse ``uri`` as soon as the worker is free (open, save, settings change)."""
         self.cancel(uri)
         self._fire(uri)
 
@@ -83,14 +86,23 @@ class DiagnosticsScheduler:
         if timer is not None:
             timer.cancel()
 
-    def current(self, doc: Document) -> Analysis:
-        """The analysis of ``doc`` as it is now, computed at once if the stored one is stale.
+    async def current(self, uri: str) -> tuple[Document, Analysis] | None:
+        """The open document ``uri`` and its analysis as it is now (waited for); None if closed.
 
-        A pending debounced run is left alone: for push clients it still has to
-        publish (a hover or code action arriving mid-debounce must not swallow
-        the diagnostics of the change before it); it reuses this result.
+        The analysis runs in the worker thread while the event loop goes on
+        serving; a pending debounced run is left alone: for push clients it
+        still has to publish (a hover or code action arriving mid-debounce
+        must not swallow the diagnostics of the change before it), and it
+        reuses this result.
         """
-        return self.server.analyzer.current(doc)
+        doc = self.server.documents.get(uri)
+        if doc is None:
+            return None
+        analysis = await self.server.analyzer.current(doc)
+        doc = self.server.documents.get(uri)
+        if analysis is None or doc is None:
+            return None
+        return doc, analysis
 
     def refresh_all(self) -> None:
         """Settings or project facts changed: re-analyse open documents (or ask pullers to pull)."""
@@ -115,24 +127,29 @@ class DiagnosticsScheduler:
 
     def _fire(self, uri: str) -> None:
         self._timers.pop(uri, None)
+        task = asyncio.ensure_future(self._analyse_and_push(uri))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _analyse_and_push(self, uri: str) -> None:
         try:
-            self._analyse_and_push(uri)
+            await self._publish_fresh(uri)
         except Exception as exc:
             log.exception("analysis of %s failed", uri)
             self.server.log_to_client(
                 f"phxguard: analysis of {uri} failed: {exc!r}", types.MessageType.Error
             )
 
-    def _analyse_and_push(self, uri: str) -> None:
+    async def _publish_fresh(self, uri: str) -> None:
         doc = self.server.documents.get(uri)
         if doc is None:
             return
+        # Pull clients ask when they want results; computing now keeps the answer fast.
+        analysis = await self.server.analyzer.analysis_of(doc)
         if self.server.pull_diagnostics:
-            # Pull clients ask when they want results; computing now keeps the answer fast.
-            self.current(doc)
             return
-        analysis = self.current(doc)
-        if analysis.version != doc.version:
+        if self.server.documents.get(uri) is not doc or not self.server.analyzer.is_fresh(doc):
+            # The document or the settings moved on while it ran; their own run publishes.
             log.debug("dropping stale diagnostics of %s v%s", uri, analysis.version)
             return
         diagnostics = diagnostics_of(self.server, doc, analysis)
@@ -144,14 +161,14 @@ class DiagnosticsScheduler:
         )
 
 
-def pull(
+async def pull(
     server: PhxguardServer, params: types.DocumentDiagnosticParams
 ) -> types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport:
-    """``textDocument/diagnostic``: the current results, computed now if the stored ones are stale."""
-    doc = server.documents.get(params.text_document.uri)
-    if doc is None:
+    """``textDocument/diagnostic``: the current results, waiting for a fresh analysis if needed."""
+    found = await server.diagnostics.current(params.text_document.uri)
+    if found is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
-    analysis = server.diagnostics.current(doc)
+    doc, analysis = found
     if params.previous_result_id is not None and params.previous_result_id == analysis.result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
     return types.RelatedFullDocumentDiagnosticReport(

@@ -45,10 +45,10 @@ class FactsSync:
                 index = await loop.run_in_executor(None, FactIndex.scan, project)
             except Exception as exc:
                 log.warning("could not read project facts under %s: %s", project, exc)
+        self.index = index
         for doc in self.server.documents:
             if _indexable(doc.path):
-                index.update(doc.path, doc.source)
-        self.index = index
+                self._read_document(doc)
         self.server.analyzer.reconfigure(facts=index.facts())
         self.server.diagnostics.refresh_all()
 
@@ -56,7 +56,7 @@ class FactsSync:
         """An open document's text is what counts now (open, save)."""
         self.cancel(doc.uri)
         if self.index is not None and _indexable(doc.path):
-            self._adopt(self.index.update(doc.path, doc.source))
+            self._adopt(self._read_document(doc))
 
     def schedule(self, doc: Document) -> None:
         """Re-read an edited document's facts once the user pauses (before its analysis runs)."""
@@ -97,9 +97,16 @@ class FactsSync:
         doc = self.server.documents.get(uri)
         if doc is not None and self.index is not None:
             try:
-                self._adopt(self.index.update(doc.path, doc.source))
+                self._adopt(self._read_document(doc))
             except Exception:
                 log.exception("facts of %s could not be read", uri)
+
+    def _read_document(self, doc: Document) -> bool:
+        assert self.index is not None
+        if len(doc.source) > MAX_FACT_FILE_BYTES:
+            # As on disk: a generated giant says nothing, and parsing it would hold the loop.
+            return self.index.remove(doc.path)
+        return self.index.update(doc.path, doc.source)
 
     def _read_disk(self, path: str) -> bool:
         assert self.index is not None

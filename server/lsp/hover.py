@@ -20,12 +20,15 @@ def _markdown_supported(server: PhxguardServer) -> bool:
     return any(str(getattr(f, "value", f)) == "markdown" for f in formats)
 
 
-def hover(server: PhxguardServer, params: types.HoverParams) -> types.Hover | None:
-    """``textDocument/hover``: the explanation of every finding under the cursor."""
-    doc = server.documents.get(params.text_document.uri)
-    if doc is None:
+async def hover(server: PhxguardServer, params: types.HoverParams) -> types.Hover | None:
+    """``textDocument/hover``: the explanation of every finding under the cursor.
+
+    Waits for the document's analysis (run off the event loop) if it is not current.
+    """
+    found = await server.diagnostics.current(params.text_document.uri)
+    if found is None:
         return None
-    analysis = server.diagnostics.current(doc)
+    doc, analysis = found
     codec = server.codec(doc)
     offset = codec.offset(params.position)
     hits = [f for f in analysis.findings if f.start <= offset <= f.end]

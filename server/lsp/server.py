@@ -39,7 +39,7 @@ class PhxguardServer(LanguageServer):
         )
         self.documents = DocumentStore()
         self.settings = SettingsState()
-        self.analyzer = Analyzer(self.report_rule_failures)
+        self.analyzer = Analyzer(self.documents, self.report_rule_failures)
         self.diagnostics = DiagnosticsScheduler(self)
         self.fixes = FixStore()
         self.fact_sync = FactsSync(self)

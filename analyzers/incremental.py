@@ -24,7 +24,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from tree_sitter import Tree
+from tree_sitter import Node, Tree
 
 from analyzers import summaries as unit_summaries
 from analyzers.config import Config
@@ -205,12 +205,60 @@ def run_scope(
     return found, ScopeCache(units, texts, skeleton, per_unit, outside, summaries)
 
 
-def _same_units(compact: Compact, tree: Tree, units: Layout, dirty: list[int], scope: str) -> bool:
-    """Whether the compact source parses into exactly the kept units, where they were."""
-    found = [
-        (compact.to_real(start), compact.to_real(end)) for start, end in layout(tree, scope).spans
-    ]
-    return found == [units.spans[i] for i in dirty]
+def errors_only_in(root: Node, spans: set[tuple[int, int]]) -> bool:
+    """Whether every ERROR/MISSING node under ``root`` lies inside a node spanning one of ``spans``."""
+    pending = [root] if root.has_error else []
+    while pending:
+        node = pending.pop()
+        if (node.start_byte, node.end_byte) in spans and node.type == "call":
+            continue
+        if node.is_error or node.is_missing:
+            return False
+        pending.extend(child for child in node.children if child.has_error)
+    return True
+
+
+def _shape(node: Node, base: int) -> list[tuple[int, int, int, bool]]:
+    """Preorder (kind, start, end, missing) of a subtree, offsets relative to ``base``."""
+    found: list[tuple[int, int, int, bool]] = []
+    cursor = node.walk()
+    while True:
+        current = cursor.node
+        assert current is not None
+        found.append(
+            (
+                current.kind_id,
+                current.start_byte - base,
+                current.end_byte - base,
+                current.is_missing,
+            )
+        )
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent() or cursor.node == node:
+                return found
+
+
+def _unit_node(tree: Tree, span: tuple[int, int]) -> Node | None:
+    node = tree.root_node.descendant_for_byte_range(*span)
+    while node is not None and (node.start_byte, node.end_byte) == span and node.type != "call":
+        node = node.parent
+    return node if node is not None and (node.start_byte, node.end_byte) == span else None
+
+
+def _same_shapes(
+    whole: Tree,
+    compact: Tree,
+    spans: list[tuple[int, int]],
+    compact_spans: tuple[tuple[int, int], ...],
+) -> bool:
+    """Whether each kept unit parses into the same subtree in the compact source as in the file."""
+    for span, compact_span in zip(spans, compact_spans, strict=True):
+        real, cut = _unit_node(whole, span), _unit_node(compact, compact_span)
+        if real is None or cut is None or _shape(real, span[0]) != _shape(cut, compact_span[0]):
+            return False
+    return True
 
 
 def _incremental(
@@ -246,15 +294,22 @@ def _incremental(
                 return None
             kept.append(mapped)
         per_unit.append(kept)
-    if ctx.tree.root_node.has_error:
-        # Error recovery depends on what follows, so code near an error may parse
-        # differently once its neighbours are cut out, and vice versa.
+    kept_spans = [units.spans[i] for i in dirty]
+    if not errors_only_in(ctx.tree.root_node, set(kept_spans)):
+        # An error outside the changed units (or reaching into the skeleton) can
+        # make neighbouring code parse differently once cut out.
         return None
     compact = compact_source(ctx.source, units, dirty)
     compact_tree = parse_elixir(compact.source)
-    if compact_tree.root_node.has_error or not _same_units(
-        compact, compact_tree, units, dirty, scope
+    compact_spans = layout(compact_tree, scope).spans
+    if [(compact.to_real(a), compact.to_real(b)) for a, b in compact_spans] != kept_spans:
+        return None
+    if compact_tree.root_node.has_error and not (
+        errors_only_in(compact_tree.root_node, set(compact_spans))
+        and _same_shapes(ctx.tree, compact_tree, kept_spans, compact_spans)
     ):
+        # Error recovery depends on what follows: trust the cut-down parse of a unit
+        # with errors only where it is the same tree as in the whole file.
         return None
     partial = FileContext(
         compact.source, ctx.path, ctx.language, compact_tree, config=ctx.config, facts=ctx.facts

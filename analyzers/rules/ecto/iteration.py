@@ -7,6 +7,7 @@ attribute) has a small constant size and is left alone.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -115,15 +116,41 @@ def is_constant_collection(node: Node | None) -> bool:
 
 def innermost_iteration(ctx: FileContext, node: Node) -> Iteration | None:
     """The innermost iteration whose per-element body contains ``node``."""
-    by_call = ctx.memo(
-        "ecto.iterations_by_call", lambda: {i.call.start_byte: i for i in iterations(ctx)}
-    )
-    for parent in syntax.ancestors(node):
-        item = by_call.get(parent.start_byte) if parent.type == "call" else None
-        if item is None or item.call != parent:
-            continue
-        if any(
-            b.start_byte <= node.start_byte and node.end_byte <= b.end_byte for b in item.bodies
-        ):
-            return item
+    starts, ends, items, enclosing = ctx.memo("ecto.iteration_bodies", lambda: _bodies(ctx))
+    # The last body starting at or before the node, then the bodies around it, innermost
+    # first: byte ranges instead of climbing the node's parents (each a walk from the root).
+    index = bisect.bisect_right(starts, node.start_byte) - 1
+    while index >= 0:
+        if node.end_byte <= ends[index]:
+            return items[index]
+        index = enclosing[index]
     return None
+
+
+def _bodies(ctx: FileContext) -> tuple[list[int], list[int], list[Iteration], list[int]]:
+    """Every iteration body as (starts, ends, iterations, index of the enclosing body or -1).
+
+    Sorted by start, outer first: tree nodes nest or are disjoint, so a body
+    contains the node exactly when it is, or encloses, the last body starting
+    at or before the node and ending at or after it.
+    """
+    # One iteration per call start, as a call's parents would find them.
+    by_call = {item.call.start_byte: item for item in iterations(ctx)}
+    bodies = sorted(
+        (
+            (body.start_byte, body.end_byte, item)
+            for item in by_call.values()
+            for body in item.bodies
+        ),
+        key=lambda entry: (entry[0], -entry[1]),
+    )
+    starts = [start for start, _, _ in bodies]
+    ends = [end for _, end, _ in bodies]
+    enclosing: list[int] = []
+    open_bodies: list[int] = []
+    for index, (_, end, _) in enumerate(bodies):
+        while open_bodies and ends[open_bodies[-1]] < end:
+            open_bodies.pop()
+        enclosing.append(open_bodies[-1] if open_bodies else -1)
+        open_bodies.append(index)
+    return starts, ends, [item for _, _, item in bodies], enclosing

@@ -68,6 +68,20 @@ def _index_by_function(calls: list[Node]) -> dict[str, list[Node]]:
     return index
 
 
+# Nodes of one type already found in a tree before its analysis (by the CLI's fact
+# collectors), for the FileContext of that very tree object: (tree, node type, nodes).
+_handed_over: tuple[Tree, str, list[Node]] | None = None
+
+
+def hand_over(tree: Tree, node_type: str, nodes: list[Node]) -> None:
+    """Give the next analysis of ``tree`` its ``node_type`` nodes (all of them, in document order).
+
+    Saves the tree walk :meth:`FileContext.nodes` would do; one tree at a time.
+    """
+    global _handed_over
+    _handed_over = (tree, node_type, nodes)
+
+
 class FileContext:
     """One file under analysis.
 
@@ -111,7 +125,13 @@ class FileContext:
 
     def nodes(self, node_type: str) -> list[Node]:
         """All named nodes of ``node_type``, in document order (one C-side query per type)."""
+        global _handed_over
         found = self._by_type.get(node_type)
+        handed = _handed_over
+        if found is None and handed is not None and handed[0] is self.tree:
+            _handed_over = None
+            if handed[1] == node_type:
+                found = self._by_type[node_type] = handed[2]
         if found is None:
             query = _type_query(node_type, self.tree.language)
             captures = QueryCursor(query).captures(self.tree.root_node) if query else {}

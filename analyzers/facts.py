@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from tree_sitter import Tree
+from tree_sitter import Node, Tree
 
+from analyzers import syntax
+from analyzers.context import hand_over
 from analyzers.parsing import parse_elixir
 from analyzers.project import (
     ProjectFacts,
@@ -182,16 +184,17 @@ class KeptTrees:
     files named in ``wanted`` are kept, up to ``budget`` bytes of their sources
     (a large project reuses as many trees as fit and parses the rest again). A
     tree is handed out once, and only for the very bytes it was parsed from.
+    Processes sharing a run share :data:`KEEP_TREES_SOURCE_BYTES` (``budget``).
     Pickled (to a worker process) it arrives empty: trees stay in their process.
     """
 
     def __init__(
         self, wanted: Iterable[str | Path] = (), budget: int = KEEP_TREES_SOURCE_BYTES
     ) -> None:
-        self._wanted = {_tree_key(path) for path in wanted}
-        self._budget = budget
+        self._wanted = {tree_key(path) for path in wanted}
+        self.budget = budget
         self._used = 0
-        self._trees: dict[str, tuple[bytes, Tree]] = {}
+        self._trees: dict[str, tuple[bytes, Tree, list[Node] | None]] = {}
 
     def __reduce__(self) -> tuple[type[KeptTrees], tuple[()]]:
         return KeptTrees, ()
@@ -201,39 +204,50 @@ class KeptTrees:
 
     def expect(self, paths: Iterable[str | Path]) -> None:
         """Also keep the trees of ``paths`` (files this process will analyse)."""
-        self._wanted.update(_tree_key(path) for path in paths)
+        self._wanted.update(tree_key(path) for path in paths)
 
     def expects(self, path: str | Path) -> bool:
         """Whether ``path`` is one of the files to be analysed."""
-        return _tree_key(path) in self._wanted
+        return tree_key(path) in self._wanted
 
     def wants(self, path: str | Path, source: bytes) -> bool:
         """Whether the tree of ``path`` (an Elixir file to be analysed) fits in the budget."""
         return (
             not str(path).endswith(".heex")
-            and self._used + len(source) <= self._budget
-            and _tree_key(path) in self._wanted
+            and self._used + len(source) <= self.budget
+            and tree_key(path) in self._wanted
         )
 
-    def keep(self, path: str | Path, source: bytes, tree: Tree) -> None:
-        """Keep ``tree``, parsed from ``source``, for the analysis of ``path``."""
-        key = _tree_key(path)
+    def keep(
+        self, path: str | Path, source: bytes, tree: Tree, calls: list[Node] | None = None
+    ) -> None:
+        """Keep ``tree``, parsed from ``source``, for the analysis of ``path`` (and its calls)."""
+        key = tree_key(path)
         if key not in self._trees:
-            self._trees[key] = (source, tree)
+            self._trees[key] = (source, tree, calls)
             self._used += len(source)
 
     def take(self, path: str | Path, source: bytes) -> Tree | None:
         """The kept tree of ``path`` if it was parsed from exactly ``source`` (then forgotten)."""
-        entry = self._trees.pop(_tree_key(path), None) if self._trees else None
+        entry = self._trees.pop(tree_key(path), None) if self._trees else None
         if entry is None:
             return None
         self._used -= len(entry[0])
-        return entry[1] if entry[0] == source else None
+        kept_source, tree, calls = entry
+        if kept_source != source:
+            return None
+        if calls is not None:
+            hand_over(tree, "call", calls)
+        return tree
 
 
-def _tree_key(path: str | Path) -> str:
-    # File discovery and the facts scan name files differently (relative, absolute).
-    return os.path.realpath(path)
+def tree_key(path: str | Path) -> str:
+    """How :class:`KeptTrees` names a file: discovery and the facts scan name it differently.
+
+    Symlinks are not resolved (a system call per path segment): a missed match
+    only costs a parse.
+    """
+    return os.path.abspath(path)
 
 
 def collect_keeping(path: str, source: bytes, keep: KeptTrees | None) -> dict[str, Any]:
@@ -242,7 +256,8 @@ def collect_keeping(path: str, source: bytes, keep: KeptTrees | None) -> dict[st
         return FactIndex.collect(path, source)
     tree = parse_elixir(source)
     collected = FactIndex.collect(path, source, tree)
-    keep.keep(path, source, tree)
+    # The calls a collector found in the whole file are the analysis's too.
+    keep.keep(path, source, tree, syntax.recent_descendants(tree.root_node, "call"))
     return collected
 
 

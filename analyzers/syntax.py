@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from operator import attrgetter
 
 from tree_sitter import Language, Node, Query, QueryCursor, QueryError
 
@@ -16,6 +17,8 @@ from analyzers import budget
 
 DEF_KEYWORDS = frozenset({"def", "defp", "defmacro", "defmacrop"})
 _DEF_KEYWORD_BYTES = frozenset(k.encode() for k in DEF_KEYWORDS)
+_START = attrgetter("start_byte")
+_END = attrgetter("end_byte")
 
 
 def text(node: Node | None) -> str:
@@ -380,7 +383,9 @@ def descendants_of_type(node: Node, node_type: str, language: Language) -> list[
     if query is None:
         return [n for n in walk(node) if n.type == node_type]
     captures = QueryCursor(query).captures(node)
-    found = sorted(captures.get("node", []), key=lambda n: (n.start_byte, -n.end_byte))
+    # Two stable sorts on C-level keys: by start, enclosing nodes first (as FileContext.nodes).
+    found = sorted(captures.get("node", []), key=_END, reverse=True)
+    found.sort(key=_START)
     _last_descendants = (node, node_type, tuple(found))
     return found
 

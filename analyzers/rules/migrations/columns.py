@@ -17,8 +17,7 @@ from analyzers.registry import register
 from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
-    enclosing_table_block,
-    table_name,
+    table_block_of,
 )
 from analyzers.sql import VOLATILE_FUNCTIONS, expression_functions
 
@@ -54,11 +53,9 @@ def table_subcommands(ctx: FileContext, names: frozenset[str]) -> list[TableSubc
     """Forward-code calls named ``names`` that sit directly in a table block."""
     found: list[TableSubcommand] = []
     for module, call in ddl_calls(ctx, names):
-        block = enclosing_table_block(call)
-        if block is None:
-            continue
-        kind, table_call = block
-        found.append(TableSubcommand(module, call, kind, table_name(table_call)))
+        block = table_block_of(ctx, call)
+        if block is not None:
+            found.append(TableSubcommand(module, call, block.kind, block.table))
     return found
 
 

@@ -22,9 +22,8 @@ from analyzers.rules.migrations.indexes import statement_of
 from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
-    enclosing_table_block,
     resolve_call,
-    table_name,
+    table_block_of,
 )
 
 COLUMN_CALLS = frozenset({"add", "add_if_not_exists", "modify"})
@@ -119,16 +118,16 @@ end""",
 )
 
 
-def _altered_existing_table(module: MigrationModule, call: Node) -> str | None:
+def _altered_existing_table(ctx: FileContext, module: MigrationModule, call: Node) -> str | None:
     """The table name when ``call`` sits in ``alter table(...)`` of an existing table.
 
     Returns ``""`` for an existing table whose name is not a literal; None when
     the call is not in such a block.
     """
-    block = enclosing_table_block(call)
-    if block is None or block[0] != "alter":
+    block = table_block_of(ctx, call)
+    if block is None or block.kind != "alter":
         return None
-    name = table_name(block[1])
+    name = block.table
     if not module.is_existing(name):
         return None
     return name or ""
@@ -138,7 +137,7 @@ def _column_calls(ctx: FileContext) -> Iterator[tuple[MigrationModule, Node, str
     for module, call in ddl_calls(ctx, COLUMN_CALLS):
         if not module.is_postgres:
             continue
-        table = _altered_existing_table(module, call)
+        table = _altered_existing_table(ctx, module, call)
         if table is not None:
             yield module, call, table
 
@@ -203,7 +202,7 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     for module, call in ddl_calls(ctx, frozenset({"timestamps"})):
         if not module.is_postgres:
             continue
-        table = _altered_existing_table(module, call)
+        table = _altered_existing_table(ctx, module, call)
         if table is None:
             continue
         null = syntax.option(call, "null")

@@ -219,17 +219,48 @@ def module_of(ctx: FileContext, node: Node) -> MigrationModule | None:
 def enclosing_table_block(node: Node) -> tuple[str, Node] | None:
     """For a call inside ``alter table(:t) do ... end`` (or ``create table``): ``(kind, table_call)``."""
     for parent in syntax.ancestors(node):
+        if parent.type == "do_block":
+            return _table_block(parent)
+    return None
+
+
+def _table_block(block: Node) -> tuple[str, Node] | None:
+    owner = block.parent
+    if owner is None or owner.type != "call":
+        return None
+    kind = syntax.call_name(owner)
+    if kind in {"alter", "create", "create_if_not_exists"}:
+        args = syntax.positional_args(owner)
+        if args and args[0].type == "call" and syntax.call_name(args[0]) == "table":
+            return kind, args[0]
+    return None
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    """The ``alter``/``create table(...) do ... end`` block a call sits in."""
+
+    kind: str
+    table_call: Node
+    table: str | None
+
+
+def table_block_of(ctx: FileContext, node: Node) -> TableBlock | None:
+    """:func:`enclosing_table_block` plus the table's name, read once per block in a file.
+
+    A migration adding hundreds of columns to one table asks about the same
+    block for every column, from several rules.
+    """
+    blocks: dict[int, TableBlock | None] = ctx.memo("migrations.table_blocks", dict)
+    for parent in syntax.ancestors(node):
         if parent.type != "do_block":
             continue
-        owner = parent.parent
-        if owner is None or owner.type != "call":
-            continue
-        kind = syntax.call_name(owner)
-        if kind in {"alter", "create", "create_if_not_exists"}:
-            args = syntax.positional_args(owner)
-            if args and args[0].type == "call" and syntax.call_name(args[0]) == "table":
-                return kind, args[0]
-        return None
+        if parent.start_byte not in blocks:
+            found = _table_block(parent)
+            blocks[parent.start_byte] = (
+                TableBlock(found[0], found[1], table_name(found[1])) if found else None
+            )
+        return blocks[parent.start_byte]
     return None
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from tree_sitter import Tree
 
@@ -35,6 +36,7 @@ from server.lsp.documents import Document, DocumentStore
 log = logging.getLogger(__name__)
 
 _RESULT_IDS = itertools.count(1)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,9 @@ class Analyzer:
         """
         while not self.is_fresh(doc):
             running = self._running.get(doc.uri)
-            if running is None:
+            # A finished run stays listed until its done-callback runs; awaiting it would
+            # return at once and spin here without ever yielding to the loop.
+            if running is None or running.done():
                 # shield: a cancelled request must not cancel a run others wait for.
                 return await asyncio.shield(self._start(doc))
             try:
@@ -221,11 +225,18 @@ class Analyzer:
         task.add_done_callback(finished)
         return task
 
-    async def _run_in_worker(self, doc: Document, snapshot: Snapshot) -> Analysis:
+    async def in_worker(self, function: Callable[[], T]) -> T:
+        """Run ``function`` in the analysis thread (after what is queued there) and await it.
+
+        Workspace diagnostics analyse closed files here too: one thread runs
+        every analysis, so open documents wait for at most one closed file.
+        """
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="phxguard-analysis")
-        loop = asyncio.get_running_loop()
-        analysis, failures = await loop.run_in_executor(self._executor, analyse_snapshot, snapshot)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
+
+    async def _run_in_worker(self, doc: Document, snapshot: Snapshot) -> Analysis:
+        analysis, failures = await self.in_worker(lambda: analyse_snapshot(snapshot))
         self._adopt(doc, analysis, failures)
         return analysis
 

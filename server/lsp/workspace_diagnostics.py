@@ -1,9 +1,11 @@
 """Hints for files that are not open: a workspace index kept current from disk.
 
 After ``initialized`` (and once the project facts are in), every source file
-of the workspace is analysed from disk, one file at a time on the event loop
-with a yield between files, so edits of open documents are never held up for
-longer than one file's analysis. Progress goes to the client as ``$/progress``
+of the workspace is analysed from disk, one file at a time in the analysis
+worker thread (see :mod:`server.lsp.analysis`), so the event loop is never
+held up and an open document's analysis waits for at most one closed file.
+Single files (saved, changed on disk, closed) are re-read the same way, in
+the background. Progress goes to the client as ``$/progress``
 (cancellable: indexing stops and what was done is kept).
 
 Only the diagnostics of each closed file are kept (no tree, no source).
@@ -19,7 +21,7 @@ import asyncio
 import itertools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +29,10 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from analyzers.engine import analyze, language_for
-from analyzers.text import LineIndex, read_source_file
+from analyzers.config import Config
+from analyzers.engine import RuleFailure, analyze, language_for
+from analyzers.project import ProjectFacts
+from analyzers.text import Encoding, LineIndex, read_source_file
 from server.files import discover, is_excluded, is_source_file
 from server.lsp.diagnostics import to_diagnostic
 from server.lsp.positions import PositionCodec
@@ -59,6 +63,8 @@ class WorkspaceDiagnostics:
         self.server = server
         self.reports: dict[str, FileReport] = {}
         self.indexing: asyncio.Task[None] | None = None
+        # Single-file updates in flight (the loop keeps only weak references to tasks).
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def enabled(self) -> bool:
@@ -96,11 +102,9 @@ class WorkspaceDiagnostics:
                 if progress.cancelled:
                     break
                 seen.add(file.as_uri())
-                self.refresh(str(file))
+                await self._refresh(str(file))
                 done += 1
                 progress.report(done)
-                # Let didChange and requests of open documents through between files.
-                await asyncio.sleep(0)
             if done == len(files):
                 # Files that vanished since the last indexing.
                 for uri in [u for u in self.reports if u not in seen]:
@@ -111,7 +115,11 @@ class WorkspaceDiagnostics:
 
     # -- events ---------------------------------------------------------------
 
-    def refresh(self, path: str, *, notify: bool = True) -> None:
+    def refresh(self, path: str) -> None:
+        """Re-read ``path`` from disk in the background (saved): see :meth:`_refresh`."""
+        self._spawn(self._refresh(path))
+
+    async def _refresh(self, path: str, *, notify: bool = True) -> None:
         """Re-read ``path`` from disk (created, changed, saved) or forget it (gone, excluded).
 
         Push clients get the new diagnostics when ``notify``; pulling clients
@@ -121,7 +129,7 @@ class WorkspaceDiagnostics:
             return
         file = Path(path)
         uri = file.as_uri()
-        diagnostics = self._analyse(file)
+        diagnostics = await self._analyse(file)
         if diagnostics is None:
             self._drop(uri, notify=notify)
             return
@@ -135,6 +143,9 @@ class WorkspaceDiagnostics:
 
     def files_changed(self, changes: Sequence[types.FileEvent]) -> None:
         """``didChangeWatchedFiles``: created/changed files re-read, deleted ones cleared."""
+        self._spawn(self._files_changed(list(changes)))
+
+    async def _files_changed(self, changes: list[types.FileEvent]) -> None:
         touched = False
         for change in changes:
             path = to_fs_path(change.uri)
@@ -144,7 +155,7 @@ class WorkspaceDiagnostics:
             if change.type == types.FileChangeType.Deleted:
                 touched = self._drop(uri, notify=True) or touched
             else:
-                self.refresh(path)
+                await self._refresh(path)
                 touched = True
         if touched:
             self._ask_pullers()
@@ -153,9 +164,11 @@ class WorkspaceDiagnostics:
         """A document closed: its hints come from the disk copy again."""
         if not path:
             return
-        uri = Path(path).as_uri()
-        self.reports.pop(uri, None)
-        self.refresh(path)
+        self.reports.pop(Path(path).as_uri(), None)
+        self._spawn(self._reread_closed(path))
+
+    async def _reread_closed(self, path: str) -> None:
+        await self._refresh(path)
         self._ask_pullers()
 
     def clear(self) -> None:
@@ -226,34 +239,62 @@ class WorkspaceDiagnostics:
         ):
             self.server.workspace_diagnostic_refresh(None)
 
-    def _analyse(self, file: Path) -> tuple[types.Diagnostic, ...] | None:
-        """The diagnostics of ``file`` on disk; None if it is gone, unreadable or excluded."""
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.ensure_future(self._logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _logged(work: Coroutine[None, None, None]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("workspace diagnostics update failed")
+
+    async def _analyse(self, file: Path) -> tuple[types.Diagnostic, ...] | None:
+        """The diagnostics of ``file`` on disk, read in the analysis worker thread."""
         analyzer = self.server.analyzer
-        language = language_for(str(file))
-        if language is None:
-            return None
-        root = analyzer.root
-        if root is not None and is_excluded(file, root, tuple(analyzer.config.exclude)):
-            return None
+        config, facts, root, encoding = (
+            analyzer.config,
+            analyzer.facts,
+            analyzer.root,
+            self.server.encoding,
+        )
         try:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                return None
-            source = read_source_file(file)
-        except OSError:
-            return None
-        try:
-            result = analyze(
-                source, str(file), config=analyzer.config, facts=analyzer.facts, language=language
+            diagnostics, failures = await analyzer.in_worker(
+                lambda: analyse_file(file, config, facts, root, encoding)
             )
         except Exception:
             log.exception("analysis of %s failed", file)
             return None
-        if result.failures:
-            self.server.report_rule_failures(result.failures)
-        if not result.findings:
-            return ()
-        codec = PositionCodec(LineIndex(source), self.server.encoding)
-        return tuple(to_diagnostic(f, codec) for f in result.findings)
+        if failures:
+            self.server.report_rule_failures(failures)
+        return diagnostics
+
+
+def analyse_file(
+    file: Path, config: Config, facts: ProjectFacts, root: Path | None, encoding: Encoding
+) -> tuple[tuple[types.Diagnostic, ...] | None, list[RuleFailure]]:
+    """``file``'s diagnostics as read from disk (in any thread), and the rules that failed.
+
+    None instead of diagnostics when the file is gone, unreadable, excluded or too large.
+    """
+    language = language_for(str(file))
+    if language is None:
+        return None, []
+    if root is not None and is_excluded(file, root, tuple(config.exclude)):
+        return None, []
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return None, []
+        source = read_source_file(file)
+    except OSError:
+        return None, []
+    result = analyze(source, str(file), config=config, facts=facts, language=language)
+    if not result.findings:
+        return (), result.failures
+    codec = PositionCodec(LineIndex(source), encoding)
+    return tuple(to_diagnostic(f, codec) for f in result.findings), result.failures
 
 
 class _Progress:

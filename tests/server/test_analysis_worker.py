@@ -140,3 +140,18 @@ def test_documents_over_the_size_limit_are_not_parsed() -> None:
     store.change(URI, 3, [TextChange("#" * 1000 + "\n", (0, 0, 0, 0))], "utf-16")
     assert doc.tree is None
     assert [f.code for f in analyzer.run(doc).findings] == ["PX000"]
+
+
+async def test_a_finished_run_not_yet_cleared_is_not_waited_for(gate: Gate) -> None:
+    """A run that is done but whose done-callback has not run yet must not be awaited in a loop.
+
+    (Awaiting a finished future never yields: the caller spun for ever, freezing the loop.)
+    """
+    gate.release.set()
+    store, analyzer = _store()
+    doc = store.open(URI, "/ws/lib/a.ex", "elixir", 1, TEXT)
+    finished: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    finished.set_result(None)
+    analyzer._running[URI] = finished  # type: ignore[assignment]
+    analysis = await asyncio.wait_for(analyzer.analysis_of(doc), 30)
+    assert analysis.version == 1 and analyzer.is_fresh(doc)

@@ -232,3 +232,47 @@ async def test_a_10_mb_document_is_skipped_and_stays_editable(client: RecordingC
     small = open_document(client, client.root / "priv/repo/migrations/1_tweak.exs", MIGRATION)
     (hint,) = await current_diagnostics(client, small, lambda d: len(d) == 1)
     assert hint.code == "MG012"
+
+
+@pytest.mark.phxguard_toml("time_budget_ms = 600000\n")
+async def test_a_slow_closed_file_is_analysed_off_the_loop(client: RecordingClient) -> None:
+    small = open_document(client, client.root / "priv/repo/migrations/1_tweak.exs", MIGRATION)
+    await current_diagnostics(client, small, lambda d: len(d) == 1)
+    await asyncio.sleep(0.5)  # start-up indexing of the (otherwise empty) workspace is over
+    slow_path = client.root / "lib" / "deep.ex"
+    slow_path.parent.mkdir(parents=True, exist_ok=True)
+    slow_path.write_text(deeply_nested(2000))
+    slow = slow_path.as_uri()
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=slow, type=types.FileChangeType.Created)]
+        )
+    )
+    change_document(client, small, 0, 0, "# edited\n")
+    state = await document_state(client, small, text=True)
+    assert state["text"] == client.texts[small]
+    if pulls(client):
+        report = await client.workspace_diagnostic_async(
+            types.WorkspaceDiagnosticParams(previous_result_ids=[])
+        )
+        # Answered while the file is still being analysed: not in the report yet.
+        assert slow not in {item.uri for item in report.items}
+        for _ in range(300):
+            report = await client.workspace_diagnostic_async(
+                types.WorkspaceDiagnosticParams(previous_result_ids=[])
+            )
+            found = [i for i in report.items if i.uri == slow]
+            if found and isinstance(found[0], types.WorkspaceFullDocumentDiagnosticReport):
+                assert [str(d.code) for d in found[0].items] == ["EC001"]
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the closed file's diagnostics never came")
+    assert _published(client, slow) == []
+    await asyncio.wait_for(_until_published(client, slow), TIMEOUT * 4)
+    (published,) = _published(client, slow)
+    assert [str(d.code) for d in published.diagnostics] == ["EC001"]
+
+
+async def _until_published(client: RecordingClient, uri: str) -> None:
+    while not _published(client, uri):
+        await asyncio.sleep(0.05)

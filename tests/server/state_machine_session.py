@@ -51,6 +51,8 @@ class Variant:
     debounce_ms: int
     examples: int
     steps: int
+    # Settings in initializationOptions: a layer between the file and the client's settings.
+    init_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,7 +106,10 @@ class Session:
                 "rootUri": self.root.as_uri(),
                 "workspaceFolders": [{"uri": self.root.as_uri(), "name": "ws"}],
                 "capabilities": self._capabilities(),
-                "initializationOptions": {"debounceMs": self.variant.debounce_ms},
+                "initializationOptions": {
+                    **self.variant.init_options,
+                    "debounceMs": self.variant.debounce_ms,
+                },
             },
         )
         self.encoding = result["capabilities"].get("positionEncoding", "utf-16")
@@ -290,7 +295,7 @@ class Session:
             layer == {**SETTINGS[i], "debounceMs": self.variant.debounce_ms}
             for i in INVALID_SETTINGS
         )
-        return effective_config({} if invalid else layer)
+        return effective_config(self.variant.init_options, {} if invalid else layer)
 
     def expected_findings(self) -> dict[str, list[Json]]:
         """``phxguard check`` of the workspace as the server should see it, by relative path."""

@@ -390,7 +390,14 @@ def _key_of(diagnostic: Json) -> tuple[Any, ...]:
 # -- the tests ------------------------------------------------------------------------------
 
 PULL = Variant(pulls=True, encoding="utf-16", debounce_ms=0, examples=80, steps=40)
-PUSH = Variant(pulls=False, encoding="utf-8", debounce_ms=5, examples=40, steps=30)
+PUSH = Variant(
+    pulls=False,
+    encoding="utf-8",
+    debounce_ms=5,
+    examples=40,
+    steps=30,
+    init_options={"severity": {"EC": "info", "MG003": "error"}, "ignore": ["OT"]},
+)
 
 
 def _settings(variant: Variant) -> settings:

@@ -45,6 +45,7 @@ class PhxguardServer(LanguageServer):
         self.fact_sync = FactsSync(self)
         self.workspace_diagnostics = WorkspaceDiagnostics(self)
         self.initialized_client = False
+        self._reporting_error = False
 
     # -- client capabilities -------------------------------------------------
 
@@ -107,9 +108,21 @@ class PhxguardServer(LanguageServer):
             )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """pygls' hook for unexpected errors: log them; never an "Error in server" pop-up."""
-        log.error("%s: %s", getattr(source, "__name__", source), error)
-        self.log_to_client(f"phxguard internal error: {error}", types.MessageType.Error)
+        """pygls' hook for unexpected errors: log them; never an "Error in server" pop-up.
+
+        When the client is gone, sending the report fails and pygls calls this
+        hook again from inside that send: the nested call returns at once (the
+        failed send is on stderr already), else each failure reports the last
+        and the server never gets to exit.
+        """
+        if self._reporting_error:
+            return
+        self._reporting_error = True
+        try:
+            log.error("%s: %s", getattr(source, "__name__", source), error)
+            self.log_to_client(f"phxguard internal error: {error}", types.MessageType.Error)
+        finally:
+            self._reporting_error = False
 
     # -- handler registration ------------------------------------------------
 

@@ -185,27 +185,33 @@ class LspProcess:
 
     def stderr_tail(self, size: int = 4000) -> str:
         """The end of the server's stderr, for failure messages."""
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         try:
             data = self.stderr_path.read_bytes()
         except OSError:
             return ""
         return "--- server stderr (tail) ---\n" + data[-size:].decode("utf-8", "replace")
 
-    def close(self) -> None:
-        """``shutdown`` + ``exit`` if the server still answers; kill it otherwise."""
+    def close(self) -> bool:
+        """``shutdown`` + ``exit``; True if the server then exited with status 0 by itself.
+
+        A server that does not answer or exit within the (generous) timeout is killed.
+        """
+        clean = False
         try:
             if self.process.poll() is None:
-                self.request("shutdown", None, timeout=10)
+                self.request("shutdown", None, timeout=TIMEOUT)
                 self.notify("exit", None)
-                self.process.wait(timeout=10)
+                clean = self.process.wait(timeout=TIMEOUT) == 0
         except (AssertionError, subprocess.TimeoutExpired):
             pass
         finally:
             if self.process.poll() is None:
                 self.process.kill()
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=TIMEOUT)
             self._stderr.close()
+        return clean
 
 
 def _read_messages(stream: BinaryIO, inbox: queue.Queue[Json | None]) -> None:

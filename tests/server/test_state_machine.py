@@ -433,8 +433,11 @@ def _run(variant: Variant, tmp_path: Path) -> None:
             f"\n{'pull' if variant.pulls else 'push'}: {session.steps} steps, "
             f"{session.shadow.checks} phxguard checks, {elapsed:.1f} s"
         )
-        session.srv.close()
+        exited = session.srv.close()
     assert session.steps > variant.examples, "the machine ran almost no steps"
+    assert exited, (
+        f"the server did not exit cleanly after shutdown/exit\n{session.srv.stderr_tail()}"
+    )
 
 
 @pytest.mark.parametrize("variant", [PULL, PUSH], ids=["utf-16", "utf-8"])

@@ -125,6 +125,19 @@ class PhxguardProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _handle_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        """An answer to a request we stopped waiting for (its task was cancelled) is dropped.
+
+        pygls would set a result on the cancelled future, log "Unable to handle
+        message" and report an internal error to the client.
+        """
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.cancelled():
+            del self._request_futures[msg_id]
+            log.debug("answer to cancelled request %s dropped", msg_id)
+            return
+        super()._handle_response(msg_id, result, error)
+
     def _handle_notification(self, method_name: str, params: Any) -> None:
         """Notifications nobody handles are dropped quietly (``$/...`` ones silently, by spec)."""
         if not self._has_handler(method_name):

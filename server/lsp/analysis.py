@@ -28,6 +28,7 @@ from tree_sitter import Tree
 
 from analyzers.config import Config
 from analyzers.engine import RuleFailure, analyze
+from analyzers.incremental import IncrementalState
 from analyzers.model import Finding
 from analyzers.project import ProjectFacts
 from server.files import is_excluded
@@ -49,6 +50,8 @@ class Analysis:
     findings: tuple[Finding, ...]
     # The bytes analysed: a re-opened document can restart at the same version.
     source: bytes = field(default=b"", repr=False, compare=False)
+    # What the next analysis of this document can reuse (see analyzers.incremental).
+    state: IncrementalState | None = field(default=None, repr=False, compare=False)
     result_id: str = field(default_factory=lambda: str(next(_RESULT_IDS)))
 
 
@@ -67,6 +70,8 @@ class Snapshot:
     config: Config
     facts: ProjectFacts
     root: Path | None
+    # The previous analysis of this document, for incremental re-analysis.
+    previous: IncrementalState | None = None
 
 
 def analyse_snapshot(snapshot: Snapshot) -> tuple[Analysis, list[RuleFailure]]:
@@ -76,6 +81,7 @@ def analyse_snapshot(snapshot: Snapshot) -> tuple[Analysis, list[RuleFailure]]:
     """
     findings: tuple[Finding, ...] = ()
     failures: list[RuleFailure] = []
+    state: IncrementalState | None = None
     if snapshot.language is not None and not _excluded(snapshot):
         result = analyze(
             snapshot.source,
@@ -84,11 +90,14 @@ def analyse_snapshot(snapshot: Snapshot) -> tuple[Analysis, list[RuleFailure]]:
             facts=snapshot.facts,
             tree=snapshot.tree,
             language=snapshot.language,
+            previous=snapshot.previous,
+            incremental=True,
         )
         findings = tuple(result.findings)
         failures = result.failures
+        state = result.state
     analysis = Analysis(
-        snapshot.uri, snapshot.version, snapshot.generation, findings, snapshot.source
+        snapshot.uri, snapshot.version, snapshot.generation, findings, snapshot.source, state=state
     )
     return analysis, failures
 
@@ -114,6 +123,8 @@ class Analyzer:
         self.root: Path | None = None
         self.generation = 0
         self._results: dict[str, Analysis] = {}
+        # Per document: what its last analysis leaves for the next one to reuse.
+        self._states: dict[str, IncrementalState] = {}
         self._running: dict[str, asyncio.Task[Analysis]] = {}
         self._on_failures = on_failures
         self._executor: ThreadPoolExecutor | None = None
@@ -162,6 +173,7 @@ class Analyzer:
             config=self.config,
             facts=self.facts,
             root=self.root,
+            previous=self._states.get(doc.uri),
         )
 
     async def current(self, doc: Document) -> Analysis | None:
@@ -212,6 +224,7 @@ class Analyzer:
     def forget(self, uri: str) -> None:
         """Drop the stored result of a closed document (a run in flight is not adopted)."""
         self._results.pop(uri, None)
+        self._states.pop(uri, None)
 
     def _start(self, doc: Document) -> asyncio.Task[Analysis]:
         task = asyncio.ensure_future(self._run_in_worker(doc, self.snapshot(doc)))
@@ -244,6 +257,12 @@ class Analyzer:
         """Store ``analysis`` if it is still about the open document as it is now."""
         if failures:
             self._on_failures(failures)
+        if self.documents.get(doc.uri) is doc:
+            # Reusable even when stale: the next run diffs against whatever this one saw.
+            if analysis.state is not None:
+                self._states[doc.uri] = analysis.state
+            else:
+                self._states.pop(doc.uri, None)
         current = (
             self.documents.get(doc.uri) is doc
             and doc.version == analysis.version

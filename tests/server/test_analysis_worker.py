@@ -155,3 +155,34 @@ async def test_a_finished_run_not_yet_cleared_is_not_waited_for(gate: Gate) -> N
     analyzer._running[URI] = finished  # type: ignore[assignment]
     analysis = await asyncio.wait_for(analyzer.analysis_of(doc), 30)
     assert analysis.version == 1 and analyzer.is_fresh(doc)
+
+
+CONTEXT = """\
+defmodule MyAppWeb.Shop do
+  alias MyApp.Repo
+
+  def owners(orders) do
+    Enum.map(orders, fn order -> Repo.get(User, order.user_id) end)
+  end
+
+  def helper(x), do: x
+end
+"""
+
+
+def test_each_analysis_hands_the_next_one_its_state() -> None:
+    store, analyzer = _store()
+    uri = "file:///ws/lib/my_app_web/shop.ex"
+    doc = store.open(uri, "/ws/lib/my_app_web/shop.ex", "elixir", 1, CONTEXT)
+    first = analyzer.run(doc)
+    assert first.state is not None and [f.code for f in first.findings] == ["EC001"]
+    line = CONTEXT.splitlines().index("  def helper(x), do: x")
+    edited = store.change(uri, 2, [TextChange(" + 1", (line, 21, line, 21))], "utf-16")
+    assert edited is not None
+    assert analyzer.snapshot(edited).previous is first.state
+    second = analyzer.run(edited)
+    assert second.findings == first.findings and second.state is not first.state
+    analyzer.forget(uri)
+    store.close(uri)
+    reopened = store.open(uri, "/ws/lib/my_app_web/shop.ex", "elixir", 1, CONTEXT)
+    assert analyzer.snapshot(reopened).previous is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ class Rule:
 
 _RULES: dict[str, Rule] = {}
 _FAMILIES_LOADED = False
+_LOAD_LOCK = threading.RLock()
 
 
 def register(
@@ -74,9 +76,13 @@ def all_rules() -> list[Rule]:
     """Every registered rule, sorted by code (rule families imported on first call)."""
     global _FAMILIES_LOADED
     if not _FAMILIES_LOADED:
-        for module in RULE_MODULES:
-            importlib.import_module(module)
-        _FAMILIES_LOADED = True
+        # The server's analysis and facts threads may both ask first: one imports,
+        # the other waits (a second importer would see half-initialised modules).
+        with _LOAD_LOCK:
+            if not _FAMILIES_LOADED:
+                for module in RULE_MODULES:
+                    importlib.import_module(module)
+                _FAMILIES_LOADED = True
     return [_RULES[code] for code in sorted(_RULES)]
 
 

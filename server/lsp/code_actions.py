@@ -175,6 +175,8 @@ async def code_actions(
     if found is None:
         return None
     doc, analysis = found
+    # Whether a finding sits in a ~H template is read from the tree.
+    server.documents.ensure_tree(doc)
     codec = server.codec(doc)
     only = (
         [str(getattr(k, "value", k)) for k in params.context.only]

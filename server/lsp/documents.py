@@ -10,6 +10,7 @@ follows. Nodes are never kept across edits (their text goes stale).
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -88,6 +89,9 @@ def _advance(start: Point, inserted: bytes) -> Point:
     return Point(start.row + newlines, len(inserted) - (inserted.rfind(b"\n") + 1))
 
 
+MAX_TREES = 32
+
+
 class DocumentStore:
     """The open documents, by URI."""
 
@@ -99,6 +103,10 @@ class DocumentStore:
         # Bigger documents are kept as bytes but not parsed: their analysis is skipped
         # anyway, and a full parse of 10 MB would hold the event loop for a second.
         self.parse_limit = DEFAULT_MAX_FILE_BYTES
+        # Trees cost ~40x their source in memory: only the documents edited most recently
+        # keep one (for incremental reparsing); the others are parsed again when edited.
+        self.max_trees = MAX_TREES
+        self._with_trees: OrderedDict[str, None] = OrderedDict()
 
     def __iter__(self) -> Iterator[Document]:
         return iter(list(self._docs.values()))
@@ -122,11 +130,33 @@ class DocumentStore:
         )
         self._full_parse(doc)
         self._docs[uri] = doc
+        self._keep_tree(doc)
         return doc
 
     def close(self, uri: str) -> Document | None:
         """Stop tracking a document; returns it if it was open."""
+        self._with_trees.pop(uri, None)
         return self._docs.pop(uri, None)
+
+    def ensure_tree(self, doc: Document) -> Tree | None:
+        """``doc``'s tree, parsed again if it was dropped to save memory (None if not Elixir)."""
+        if doc.tree is None and doc.language == ELIXIR and len(doc.source) <= self.parse_limit:
+            self._full_parse(doc)
+        self._keep_tree(doc)
+        return doc.tree
+
+    def _keep_tree(self, doc: Document) -> None:
+        """``doc`` was just used: it keeps its tree; the least recently used beyond the cap drop theirs."""
+        if doc.tree is None:
+            self._with_trees.pop(doc.uri, None)
+            return
+        self._with_trees[doc.uri] = None
+        self._with_trees.move_to_end(doc.uri)
+        while len(self._with_trees) > self.max_trees:
+            uri, _ = self._with_trees.popitem(last=False)
+            other = self._docs.get(uri)
+            if other is not None:
+                other.tree = None
 
     def change(
         self, uri: str, version: int, changes: Iterable[TextChange], encoding: Encoding
@@ -162,6 +192,7 @@ class DocumentStore:
             if had_errors and not doc.tree.root_node.has_error:
                 # Error recovery can leave an incremental tree shaped unlike a fresh one.
                 self._full_parse(doc)
+        self._keep_tree(doc)
         return doc
 
     def save(self, uri: str, text: str | None = None) -> Document | None:
@@ -175,6 +206,7 @@ class DocumentStore:
                 log.warning("saved text of %s differs from the synced copy: resynchronised", uri)
                 doc.source = data
         self._full_parse(doc)
+        self._keep_tree(doc)
         return doc
 
     def _apply_range(self, doc: Document, change: TextChange, encoding: Encoding) -> bool:

@@ -29,6 +29,8 @@ async def hover(server: PhxguardServer, params: types.HoverParams) -> types.Hove
     if found is None:
         return None
     doc, analysis = found
+    # Whether a finding sits in a ~H template is read from the tree.
+    server.documents.ensure_tree(doc)
     codec = server.codec(doc)
     offset = codec.offset(params.position)
     hits = [f for f in analysis.findings if f.start <= offset <= f.end]

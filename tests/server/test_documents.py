@@ -172,3 +172,22 @@ def test_heex_documents_keep_bytes_but_no_elixir_tree() -> None:
     store.change(doc.uri, 2, [TextChange("é", (0, 5, 0, 5))], "utf-16")
     assert doc.source == "<div>é\n".encode()
     assert doc.tree is None and doc.language == "heex"
+
+
+def test_only_recently_edited_documents_keep_a_tree() -> None:
+    store = DocumentStore()
+    store.max_trees = 2
+    uris = [f"file:///ws/lib/m{n}.ex" for n in range(4)]
+    docs = [store.open(uri, uri[7:], "elixir", 1, SEED) for uri in uris]
+    assert [d.tree is not None for d in docs] == [False, False, True, True]
+    # Editing a document without a tree parses it afresh; it displaces the least recent.
+    edited = store.change(uris[0], 2, [TextChange("# top\n", (0, 0, 0, 0))], "utf-16")
+    assert edited is docs[0] and edited.tree is not None
+    assert str(edited.tree.root_node) == str(parse_elixir(("# top\n" + SEED).encode()).root_node)
+    assert [d.tree is not None for d in docs] == [True, False, False, True]
+    tree = store.ensure_tree(docs[1])
+    assert tree is not None and str(tree.root_node) == str(parse_elixir(SEED.encode()).root_node)
+    assert [d.tree is not None for d in docs] == [True, True, False, False]
+    store.close(uris[3])
+    assert store.ensure_tree(docs[2]) is not None
+    assert [d.tree is not None for d in docs[:3]] == [False, True, True]

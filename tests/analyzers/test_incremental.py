@@ -42,6 +42,15 @@ defmodule MyAppWeb.Shop do
   end
 
   defp helper(x), do: x
+
+  def checkout(order) do
+    Repo.transaction(fn -> record(order) end)
+  end
+
+  defp record(order) do
+    Repo.insert!(order)
+    Repo.update!(order)
+  end
 end
 """
 CONTEXT_PATH = "lib/my_app_web/shop.ex"
@@ -79,6 +88,9 @@ SNIPPETS = [
     "Repo.get(User, id)\n",
     "Enum.each(xs, fn x -> Repo.get!(User, x) end)\n",
     "Enum.map(ids, &get_user/1)\n",
+    "Repo.transaction(fn -> place(attrs) end)\n",
+    "Multi.run(:x, &helper/1)\n",
+    "record(order)",
     "def get_order(id), do: Repo.get(Order, id)\n",
     "end\n",
     "def x do\n",
@@ -192,6 +204,23 @@ def test_a_summary_from_another_definition_still_counts() -> None:
     edited = CONTEXT.replace("do: Repo.get(User, id)", "do: %User{id: id}").encode()
     second = again(edited, CONTEXT_PATH, first.state)
     assert not [f for f in second.findings if f.code == "EC001"]
+    back = again(source, CONTEXT_PATH, second.state)
+    assert back.findings == first.findings
+
+
+def test_a_transaction_in_another_definition_still_counts() -> None:
+    # EC002 leaves record/1 alone because checkout/1 calls it in a transaction; editing
+    # checkout/1 alone must bring the finding on record/1 back, and undoing it remove it.
+    source = CONTEXT.encode()
+    first = again(source, CONTEXT_PATH, None)
+    assert [source[f.start : f.end] for f in first.findings if f.code == "EC002"] == [
+        b"place(attrs)"
+    ]
+    edited = CONTEXT.replace("Repo.transaction(fn -> record(order) end)", "record(order)")
+    second = again(edited.encode(), CONTEXT_PATH, first.state)
+    assert second.findings == fresh(edited.encode(), CONTEXT_PATH).findings
+    flagged = [edited.encode()[f.start : f.end] for f in second.findings if f.code == "EC002"]
+    assert flagged == [b"place(attrs)", b"record(order)"]
     back = again(source, CONTEXT_PATH, second.state)
     assert back.findings == first.findings
 

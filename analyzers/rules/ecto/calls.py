@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from analyzers import syntax
+from analyzers import summaries, syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.context import FileContext
 from analyzers.rules.ecto.facts import REPOS
@@ -214,27 +214,30 @@ def in_transaction(ctx: FileContext, node: Node) -> bool:
             return True
     definition = syntax.enclosing_def(node)
     named = syntax.def_name(definition) if definition is not None else None
-    return named is not None and named[1] in _transaction_helpers(ctx)
+    return named is not None and named[1] in transaction_helpers(ctx)
 
 
-def _transaction_helpers(ctx: FileContext) -> frozenset[str]:
+def transaction_helpers(ctx: FileContext) -> frozenset[str]:
     """Names of local functions called or captured inside a transaction or a Multi step.
 
     ``Multi.run(:profile, &create_profile/2)`` and
     ``Multi.run(:profile, __MODULE__, :create_profile, [])`` name helpers too.
+    Contributed per definition (see ``analyzers.summaries``): whether one
+    function's writes run in a transaction depends on the other functions.
     """
 
     def build() -> frozenset[str]:
         scopes = [c.node for c in repo_calls(ctx) if c.function in TRANSACTIONS]
         if b"Multi" in ctx.source:
             scopes += [c for c in ctx.nodes("call") if is_multi_call(ctx, c)]
-        names: set[str] = set()
+        contributions: dict[int, set[str]] = {}
         for scope in scopes:
+            names = contributions.setdefault(scope.start_byte, set())
             names |= _local_references(scope)
             args = syntax.call_args(scope)
             if any(syntax.text(a) == "__MODULE__" for a in args):
                 names |= {v for a in args if (v := syntax.atom_value(a)) is not None}
-        return frozenset(names)
+        return summaries.unit_summary(ctx, "ecto.transaction_helpers", contributions)
 
     return ctx.memo("ecto.transaction_helpers", build)
 

@@ -26,7 +26,7 @@ from analyzers import syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.ecto.calls import RepoCall, in_transaction, repo_calls
+from analyzers.rules.ecto.calls import RepoCall, in_transaction, repo_calls, transaction_helpers
 from analyzers.rules.ecto.multi_fix import transaction_fixes
 
 # Blocks that run instead of (not after) the ``do`` block's remaining code.
@@ -60,7 +60,12 @@ META = RuleMeta(
 @register(META, scope="definition")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """EC002: functions with a run of two or more repo writes outside a transaction."""
-    if ctx.path.endswith(".exs") or b"Repo" not in ctx.source or is_test_path(ctx.path):
+    if ctx.path.endswith(".exs") or is_test_path(ctx.path):
+        return
+    # Always gathered: a re-check of one definition reuses the others' contributions,
+    # and this definition may call them in a transaction without writing itself.
+    transaction_helpers(ctx)
+    if b"Repo" not in ctx.source:
         return
     by_def: dict[int, tuple[Node, list[RepoCall]]] = {}
     for found in repo_calls(ctx):

@@ -35,6 +35,7 @@ from analyzers.project import ProjectFacts
 from analyzers.registry import Rule
 from analyzers.units import Layout, layout
 
+_NOTHING: frozenset[str] = frozenset()
 RunRules = Callable[[FileContext, Sequence[Rule]], list[Finding]]
 OffsetMap = Callable[[int], int | None]
 
@@ -169,7 +170,7 @@ def _contributions(
     """Per-unit summary contributions from what a context recorded (offsets mapped to real)."""
     result: dict[str, list[frozenset[str]]] = {}
     for key, by_offset in recorded.items():
-        per_unit: list[frozenset[str]] = [frozenset() for _ in units.spans]
+        per_unit: list[frozenset[str]] = [_NOTHING] * len(units.spans)
         for offset, names in by_offset.items():
             real = mapping(offset)
             index = units.unit_at(real) if real is not None else None

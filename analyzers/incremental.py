@@ -24,7 +24,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from tree_sitter import Node, Tree
+from tree_sitter import Node, Point, Tree
 
 from analyzers import summaries as unit_summaries
 from analyzers.config import Config
@@ -50,6 +50,9 @@ class ScopeCache:
     per_unit: list[list[Finding]]
     outside: list[Finding]
     summaries: dict[str, list[frozenset[str]]]
+    # The last compact source and its tree, and which units it kept: typing in the
+    # same function again re-parses it incrementally instead of from scratch.
+    compact: tuple[tuple[int, ...], bytes, Tree] | None = None
 
 
 @dataclass
@@ -206,6 +209,58 @@ def run_scope(
     return found, ScopeCache(units, texts, skeleton, per_unit, outside, summaries)
 
 
+def _parse_compact(
+    source: bytes, kept: tuple[int, ...], last: tuple[tuple[int, ...], bytes, Tree] | None
+) -> Tree:
+    """Parse a compact source, incrementally from the last one when it kept the same units.
+
+    A result with errors is parsed again from scratch: error recovery after an
+    incremental parse can differ from a fresh one.
+    """
+    if last is None or last[0] != kept:
+        return parse_elixir(source)
+    _, old, tree = last
+    start, old_end, new_end = changed_span(old, source)
+    tree = tree.copy()
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point(old, start),
+        old_end_point=_point(old, old_end),
+        new_end_point=_point(source, new_end),
+    )
+    reparsed = parse_elixir(source, tree)
+    return parse_elixir(source) if reparsed.root_node.has_error else reparsed
+
+
+def changed_span(old: bytes, new: bytes) -> tuple[int, int, int]:
+    """``(start, old_end, new_end)``: the one stretch where ``old`` and ``new`` differ."""
+    shortest = min(len(old), len(new))
+    before, after = memoryview(old), memoryview(new)
+    low, high = 0, shortest
+    while low < high:
+        middle = (low + high + 1) // 2
+        if before[:middle] == after[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    prefix = low
+    low, high = 0, shortest - prefix
+    while low < high:
+        middle = (low + high + 1) // 2
+        if before[len(old) - middle :] == after[len(new) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return prefix, len(old) - low, len(new) - low
+
+
+def _point(source: bytes, offset: int) -> Point:
+    row = source.count(b"\n", 0, offset)
+    return Point(row, offset - (source.rfind(b"\n", 0, offset) + 1))
+
+
 def errors_only_in(root: Node, spans: set[tuple[int, int]]) -> bool:
     """Whether every ERROR/MISSING node under ``root`` lies inside a node spanning one of ``spans``."""
     pending = [root] if root.has_error else []
@@ -301,7 +356,7 @@ def _incremental(
         # make neighbouring code parse differently once cut out.
         return None
     compact = compact_source(ctx.source, units, dirty)
-    compact_tree = parse_elixir(compact.source)
+    compact_tree = _parse_compact(compact.source, tuple(dirty), previous.compact)
     compact_spans = layout(compact_tree, scope).spans
     if [(compact.to_real(a), compact.to_real(b)) for a, b in compact_spans] != kept_spans:
         return None
@@ -334,4 +389,12 @@ def _incremental(
     if _totals(summaries) != _totals(previous.summaries):
         # The unchanged units' findings were computed with the old summary.
         return None
-    return ScopeCache(units, texts, previous.skeleton, per_unit, outside, summaries)
+    return ScopeCache(
+        units,
+        texts,
+        previous.skeleton,
+        per_unit,
+        outside,
+        summaries,
+        (tuple(dirty), compact.source, compact_tree),
+    )

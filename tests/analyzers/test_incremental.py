@@ -241,3 +241,16 @@ def test_a_changed_config_or_failed_rule_starts_again() -> None:
     assert not state.matches(CONTEXT_PATH, Config(select=("EC",)), FACTS, state.codes)
     assert not state.matches(CONTEXT_PATH, CONFIG, ProjectFacts(), state.codes)
     assert state.matches(CONTEXT_PATH, CONFIG, FACTS, state.codes)
+
+
+def test_typing_into_one_definition_matches_fresh_analysis_at_every_keystroke() -> None:
+    # Consecutive edits of one function re-parse the last compact source incrementally.
+    anchor = CONTEXT.index("    Repo.update!(User.changeset")
+    typed = "Enum.each(xs, fn x -> Repo.get!(User, x) end)\n    "
+    state = again(CONTEXT.encode(), CONTEXT_PATH, None).state
+    for end in range(1, len(typed) + 1):
+        source = (CONTEXT[:anchor] + typed[:end] + CONTEXT[anchor:]).encode()
+        result = again(source, CONTEXT_PATH, state)
+        assert result.findings == fresh(source, CONTEXT_PATH).findings, typed[:end]
+        state = result.state
+    assert "EC001" in {f.code for f in result.findings}

@@ -10,7 +10,7 @@ from typing import ClassVar
 from lsprotocol import types
 
 from server.lsp import code_actions, diagnostics, hover, inspect_document, sync, workspace
-from server.lsp.server import PhxguardServer
+from server.lsp.server import UNREADABLE, PhxguardServer
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,16 @@ def configure_logging(server: PhxguardServer) -> None:
     root.setLevel(getattr(logging, level, logging.INFO))
     # pygls logs every message at INFO, including whole documents.
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    # An undecodable body is reported once by report_server_error, without a traceback.
+    logging.getLogger("pygls.server").addFilter(_not_unreadable)
     # Rule failures reach the client through Analyzer's own report, not twice.
     logging.getLogger("server").addHandler(ClientLogHandler(server))
+
+
+def _not_unreadable(record: logging.LogRecord) -> bool:
+    """Drop pygls' traceback for a message body that is not JSON (reported once elsewhere)."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, UNREADABLE)
 
 
 def start(tcp: tuple[str, int] | None = None) -> None:

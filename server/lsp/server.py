@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,11 @@ from server.lsp.settings import SettingsState
 from server.lsp.workspace_diagnostics import WorkspaceDiagnostics
 
 log = logging.getLogger(__name__)
+# Outside the "server" loggers, whose records are also forwarded to the client:
+# report_server_error sends its own single logMessage.
+_stderr = logging.getLogger("phxguard.errors")
+# Bodies pygls cannot even decode.
+UNREADABLE = (json.JSONDecodeError, UnicodeDecodeError)
 
 
 class PhxguardServer(LanguageServer):
@@ -119,7 +125,13 @@ class PhxguardServer(LanguageServer):
             return
         self._reporting_error = True
         try:
-            log.error("%s: %s", getattr(source, "__name__", source), error)
+            if isinstance(error, UNREADABLE):
+                # A client (or a proxy) sent a body that is not JSON: its problem, not ours.
+                message = f"received a message that is not valid JSON ({error}): dropped"
+                _stderr.warning("%s", message)
+                self.log_to_client(f"phxguard: {message}", types.MessageType.Warning)
+                return
+            _stderr.error("%s: %s", getattr(source, "__name__", source), error)
             self.log_to_client(f"phxguard internal error: {error}", types.MessageType.Error)
         finally:
             self._reporting_error = False

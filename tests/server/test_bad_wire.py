@@ -221,8 +221,12 @@ def test_invalid_json_and_invalid_utf8_bodies_leave_the_server_serving(stdio: St
     conn.initialize()
     for body in [b"{not json", b'{"jsonrpc": "2.0", "method": "x", "params": "\xff"}', b"{"]:
         conn.write(frame(body))
-        conn.alive()
+        seen = conn.alive()
+        # One clear warning, no "internal error" (the client's message was broken, not us).
+        assert any("not valid JSON" in m for m in _warnings(seen)), seen
+        assert all(m.get("params", {}).get("type") != 1 for m in seen), seen
     assert stdio.process.poll() is None
+    assert "Traceback" not in stdio.log()
 
 
 def test_a_bad_content_length_header_loses_only_what_it_framed(stdio: StdioServer) -> None:
@@ -299,8 +303,12 @@ def test_a_client_vanishing_mid_request_ends_the_process_cleanly(
     if how == "close-both":
         stdio.process.stdout.close()
     elif how == "kill-reader":
-        # The client's read end is gone: the answer is written into a broken pipe.
-        os.close(stdio.process.stdout.fileno())
+        # The client's read end is gone: the answer is written into a broken pipe. The
+        # descriptor is pointed at /dev/null rather than closed, so the reader thread sees
+        # EOF and closing the file object later cannot close another test's reused number.
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, stdio.process.stdout.fileno())
+        os.close(null)
     start = time.monotonic()
     status = stdio.exit_status()
     log = stdio.log()
@@ -317,8 +325,10 @@ def test_a_push_client_vanishing_before_its_diagnostics_ends_the_process_cleanly
     conn.initialize(pull=False)
     conn.open((tmp_path / "a.ex").as_uri(), BY_NAME["crlf"].text)
     assert stdio.process.stdin is not None and stdio.process.stdout is not None
-    stdio.process.stdout.close()
+    # stdin first: the server sees EOF and exits, so the reader thread stops reading
+    # stdout (closing stdout first could wait on that thread for ever).
     stdio.process.stdin.close()
+    stdio.process.stdout.close()
     assert stdio.exit_status() == 0
     log = stdio.log()
     assert "Traceback" not in log and " ERROR " not in log, log

@@ -28,6 +28,16 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "cover/**",
     "assets/node_modules/**",
 )
+# Every key .phxguard.toml may set (editor settings name the same ones in camelCase).
+CONFIG_KEYS = (
+    "select",
+    "ignore",
+    "severity",
+    "pg_version",
+    "exclude",
+    "max_file_bytes",
+    "time_budget_ms",
+)
 _CODE_OR_PREFIX = re.compile(r"^[A-Z]{2}(\d{1,3})?$")
 
 
@@ -168,18 +178,10 @@ def config_from_mapping(
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(message, path=path, line=_line_of_key(text, key), key=key)
 
-    allowed = {
-        "select",
-        "ignore",
-        "severity",
-        "pg_version",
-        "exclude",
-        "max_file_bytes",
-        "time_budget_ms",
-    }
     for key in data:
-        if key not in allowed:
-            raise fail(key, f"unknown setting (expected one of: {', '.join(sorted(allowed))})")
+        if key not in CONFIG_KEYS:
+            expected = ", ".join(sorted(CONFIG_KEYS))
+            raise fail(key, f"unknown setting (expected one of: {expected})")
     config = Config(source=path)
     for key in ("select", "ignore"):
         if key in data:

@@ -19,7 +19,14 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from analyzers.config import Config, ConfigError, config_from_mapping, find_config, load_config
+from analyzers.config import (
+    CONFIG_KEYS,
+    Config,
+    ConfigError,
+    config_from_mapping,
+    find_config,
+    load_config,
+)
 from analyzers.registry import known_codes
 
 log = logging.getLogger(__name__)
@@ -153,21 +160,10 @@ def _known() -> list[str] | None:
     return known_codes() or None
 
 
-# Editor settings that are .phxguard.toml keys (the rest only concern the server).
-_CONFIG_KEYS = (
-    "select",
-    "ignore",
-    "severity",
-    "pg_version",
-    "exclude",
-    "max_file_bytes",
-    "time_budget_ms",
-)
-
-
 def _config_mapping(settings: EditorSettings) -> dict[str, Any]:
     mapping: dict[str, Any] = {}
-    for key in _CONFIG_KEYS:
+    # Editor settings that are .phxguard.toml keys (the rest only concern the server).
+    for key in CONFIG_KEYS:
         value = getattr(settings, key)
         if value is not None:
             mapping[key] = value

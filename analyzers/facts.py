@@ -61,6 +61,11 @@ class FactCollector(Generic[P, A]):
 _COLLECTORS: dict[str, FactCollector[Any, Any]] = {}
 
 
+def tree_of(source: bytes, tree: Tree | None) -> Tree:
+    """The Elixir tree a collector reads: the index's, or ``source`` parsed when called alone."""
+    return tree if tree is not None else parse_elixir(source)
+
+
 def register_collector(found: FactCollector[Any, Any]) -> None:
     """Make ``found`` part of every :class:`FactIndex` (rule families call this on import)."""
     existing = _COLLECTORS.get(found.name)
@@ -91,9 +96,7 @@ register_collector(
     FactCollector(
         name=REPOS,
         wants=wants_repo_settings,
-        collect=lambda path, source, tree: collect_repo_settings(
-            path, tree if tree is not None else parse_elixir(source)
-        ),
+        collect=lambda path, source, tree: collect_repo_settings(path, tree_of(source, tree)),
         combine=combine_repo_settings,
     )
 )

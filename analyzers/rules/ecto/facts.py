@@ -18,8 +18,7 @@ from tree_sitter import Node, Tree
 
 from analyzers import syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
-from analyzers.facts import FactCollector, register_collector
-from analyzers.parsing import parse_elixir
+from analyzers.facts import FactCollector, register_collector, tree_of
 
 SCHEMAS = "ecto_schemas"
 REPOS = "ecto_repos"
@@ -290,9 +289,7 @@ register_collector(
     FactCollector(
         name=QUERY_FUNCTIONS,
         wants=wants_query_functions,
-        collect=lambda path, source, tree: collect_query_functions(
-            tree if tree is not None else parse_elixir(source)
-        ),
+        collect=lambda path, source, tree: collect_query_functions(tree_of(source, tree)),
         combine=combine_query_functions,
     )
 )
@@ -301,9 +298,7 @@ register_collector(
     FactCollector(
         name=REPOS,
         wants=wants_repos,
-        collect=lambda path, source, tree: collect_repos(
-            tree if tree is not None else parse_elixir(source)
-        ),
+        collect=lambda path, source, tree: collect_repos(tree_of(source, tree)),
         combine=combine_repos,
     )
 )
@@ -312,9 +307,7 @@ register_collector(
     FactCollector(
         name=SCHEMAS,
         wants=wants_schemas,
-        collect=lambda path, source, tree: collect_schemas(
-            tree if tree is not None else parse_elixir(source)
-        ),
+        collect=lambda path, source, tree: collect_schemas(tree_of(source, tree)),
         combine=combine_schemas,
     )
 )

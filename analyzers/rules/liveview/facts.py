@@ -34,8 +34,7 @@ from tree_sitter import Node, Tree
 
 from analyzers import heex, syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
-from analyzers.facts import FactCollector, register_collector
-from analyzers.parsing import parse_elixir
+from analyzers.facts import FactCollector, register_collector, tree_of
 from analyzers.rules.liveview import event_writes
 
 LIVEVIEW_FACTS = "liveview"
@@ -260,7 +259,7 @@ def collect(path: str, source: bytes, tree: Tree | None) -> FileFacts:
     path = normalise(path)
     if path.endswith(".heex"):
         return FileFacts(template_events=events_in(heex.template_of_heex(source)), is_template=True)
-    tree = tree if tree is not None else parse_elixir(source)
+    tree = tree_of(source, tree)
     templates = heex.templates_in_elixir(source, tree.root_node)
     modules = [
         module

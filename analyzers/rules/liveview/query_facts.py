@@ -18,8 +18,7 @@ from tree_sitter import Node, Tree
 
 from analyzers import syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
-from analyzers.facts import FactCollector, register_collector
-from analyzers.parsing import parse_elixir
+from analyzers.facts import FactCollector, register_collector, tree_of
 from analyzers.rules.liveview import event_writes
 
 QUERY_FACTS = "liveview.querying_functions"
@@ -60,7 +59,7 @@ def wants(path: str, source: bytes) -> bool:
 
 def collect(path: str, source: bytes, tree: Tree | None) -> dict[str, ModuleQueries]:
     """Per module of the file: creates and unique constraints (every module is a key)."""
-    tree = tree if tree is not None else parse_elixir(source)
+    tree = tree_of(source, tree)
     found: dict[str, ModuleQueries] = {}
     mentions_repo = b"Repo" in source
     may_be_unique = b"unique_constraint" in source

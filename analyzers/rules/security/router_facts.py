@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node, Tree
 
 from analyzers import syntax
-from analyzers.facts import FactCollector, register_collector
-from analyzers.parsing import parse_elixir
+from analyzers.facts import FactCollector, register_collector, tree_of
 
 ROUTER_FACTS = "router"
 
@@ -182,7 +181,7 @@ def _pipe_through(statement: Node) -> list[str]:
 
 def collect(path: str, source: bytes, tree: Tree | None) -> RouterFile:
     """Per-file router facts."""
-    return read_router((tree if tree is not None else parse_elixir(source)).root_node)
+    return read_router(tree_of(source, tree).root_node)
 
 
 def combine(per_file: Mapping[str, RouterFile]) -> RouterFacts:

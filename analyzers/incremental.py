@@ -24,13 +24,13 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from tree_sitter import Node, Point, Tree
+from tree_sitter import Node, Tree
 
 from analyzers import summaries as unit_summaries
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix
-from analyzers.parsing import parse_elixir
+from analyzers.parsing import edit_tree, parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule
 from analyzers.units import Layout, layout
@@ -220,16 +220,9 @@ def _parse_compact(
     if last is None or last[0] != kept:
         return parse_elixir(source)
     _, old, tree = last
-    start, old_end, new_end = changed_span(old, source)
+    start, old_end, _ = changed_span(old, source)
     tree = tree.copy()
-    tree.edit(
-        start_byte=start,
-        old_end_byte=old_end,
-        new_end_byte=new_end,
-        start_point=_point(old, start),
-        old_end_point=_point(old, old_end),
-        new_end_point=_point(source, new_end),
-    )
+    edit_tree(tree, old, source, start, old_end)
     reparsed = parse_elixir(source, tree)
     return parse_elixir(source) if reparsed.root_node.has_error else reparsed
 
@@ -254,11 +247,6 @@ def changed_span(old: bytes, new: bytes) -> tuple[int, int, int]:
         else:
             high = middle - 1
     return prefix, len(old) - low, len(new) - low
-
-
-def _point(source: bytes, offset: int) -> Point:
-    row = source.count(b"\n", 0, offset)
-    return Point(row, offset - (source.rfind(b"\n", 0, offset) + 1))
 
 
 def errors_only_in(root: Node, spans: set[tuple[int, int]]) -> bool:

@@ -54,3 +54,25 @@ def _shared_elixir_parser() -> tree_sitter.Parser:
 def has_syntax_errors(tree: tree_sitter.Tree) -> bool:
     """True when the tree contains ERROR or MISSING nodes."""
     return tree.root_node.has_error
+
+
+def point_at(source: bytes, offset: int) -> tree_sitter.Point:
+    """tree-sitter's point of ``offset``: rows end at ``\\n`` only, columns are bytes."""
+    row = source.count(b"\n", 0, offset)
+    return tree_sitter.Point(row, offset - (source.rfind(b"\n", 0, offset) + 1))
+
+
+def edit_tree(tree: tree_sitter.Tree, old: bytes, new: bytes, start: int, old_end: int) -> None:
+    """Tell ``tree`` (of ``old``) that ``old[start:old_end]`` became what ``new`` has there.
+
+    The replaced stretch ends in ``new`` at ``old_end + len(new) - len(old)``.
+    """
+    new_end = old_end + len(new) - len(old)
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=point_at(old, start),
+        old_end_point=point_at(old, old_end),
+        new_end_point=point_at(new, new_end),
+    )

@@ -14,11 +14,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from tree_sitter import Point, Tree
+from tree_sitter import Tree
 
 from analyzers.budget import DEFAULT_MAX_FILE_BYTES
 from analyzers.engine import ELIXIR, language_for
-from analyzers.parsing import elixir_parser
+from analyzers.parsing import edit_tree, elixir_parser
 from analyzers.text import Encoding, LineIndex
 from server.lsp.positions import PositionCodec
 
@@ -74,19 +74,6 @@ class Document:
 def _encode(text: str) -> bytes:
     # A lone surrogate (legal in JSON) becomes "?": one unit in every encoding, like the original.
     return text.encode("utf-8", "replace")
-
-
-def _ts_point(source: bytes, offset: int) -> Point:
-    """tree-sitter's point of ``offset``: rows end at ``\\n`` only, columns are bytes."""
-    row = source.count(b"\n", 0, offset)
-    return Point(row, offset - (source.rfind(b"\n", 0, offset) + 1))
-
-
-def _advance(start: Point, inserted: bytes) -> Point:
-    newlines = inserted.count(b"\n")
-    if not newlines:
-        return Point(start.row, start.column + len(inserted))
-    return Point(start.row + newlines, len(inserted) - (inserted.rfind(b"\n") + 1))
 
 
 MAX_TREES = 32
@@ -233,15 +220,7 @@ class DocumentStore:
         doc.source = old[:start_byte] + inserted + old[end_byte:]
         if doc.tree is None:
             return False
-        start_point = _ts_point(old, start_byte)
-        doc.tree.edit(
-            start_byte=start_byte,
-            old_end_byte=end_byte,
-            new_end_byte=start_byte + len(inserted),
-            start_point=start_point,
-            old_end_point=_ts_point(old, end_byte),
-            new_end_point=_advance(start_point, inserted),
-        )
+        edit_tree(doc.tree, old, doc.source, start_byte, end_byte)
         return True
 
     def set_parse_limit(self, limit: int) -> None:

@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from tree_sitter import Point
-
 from analyzers.config import Config
-from analyzers.parsing import elixir_parser
+from analyzers.parsing import edit_tree, elixir_parser
 from analyzers.text import LineIndex
 from server.lsp.analysis import Analyzer
 from server.lsp.diagnostics import to_diagnostic
@@ -177,20 +175,12 @@ def reparse_floor_seconds(text: str, keys: list[Keystroke]) -> list[float]:
         end_byte = index.offset(key.range[2], key.range[3])
         inserted = key.text.encode()
         new_source = source[:start_byte] + inserted + source[end_byte:]
-        start_point = _point(source, start_byte)
-        old_end = _point(source, end_byte)
-        new_end = _point(new_source, start_byte + len(inserted))
         begin = time.perf_counter()
-        tree.edit(start_byte, end_byte, start_byte + len(inserted), start_point, old_end, new_end)
+        edit_tree(tree, source, new_source, start_byte, end_byte)
         tree = parser.parse(new_source, tree)
         times.append(time.perf_counter() - begin)
         source = new_source
     return times
-
-
-def _point(source: bytes, offset: int) -> Point:
-    row = source.count(b"\n", 0, offset)
-    return Point(row, offset - (source.rfind(b"\n", 0, offset) + 1))
 
 
 def full_parse_ms(text: str, runs: int = 5) -> float:

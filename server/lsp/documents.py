@@ -51,7 +51,11 @@ class Document:
 
     @property
     def index(self) -> LineIndex:
-        """Line starts of the current source (rebuilt lazily after a change)."""
+        """Line starts of the current source.
+
+        A ranged change updates it from the edit; any other new source (a full
+        replacement, a resynchronising save) rebuilds it here on first use.
+        """
         if self._index is None or self._index.source is not self.source:
             self._index = LineIndex(self.source)
         return self._index
@@ -218,6 +222,9 @@ class DocumentStore:
         inserted = _encode(change.text)
         old = doc.source
         doc.source = old[:start_byte] + inserted + old[end_byte:]
+        # The next change and the diagnostics need the new index anyway: updating the one
+        # ``codec`` just used costs a fraction of splitting the whole source again.
+        doc._index = codec.index.edited(start_byte, end_byte, inserted, doc.source)
         if doc.tree is None:
             return False
         edit_tree(doc.tree, old, doc.source, start_byte, end_byte)

@@ -62,3 +62,69 @@ def test_roundtrip_on_character_boundaries(text: str) -> None:
             # Offsets inside a \r\n pair map to the line end; all others round-trip.
             assert back == offset or source[back : offset + 1] in (b"\r\n", b"\n")
             offset += len(ch.encode())
+
+
+# Pieces that make every line-break case: a \r\n split by an edit, a \r and a \n joined
+# by one, a lone \r at the end, multi-byte and invalid UTF-8.
+_PIECES = [b"a", b"\n", b"\r", b"\r\n", b"\xc3\xa9", b"\xf0\x9f\x98\x80", b"\xff", b"\xe2\x80\xa8"]
+_bytes_of_pieces = st.lists(st.sampled_from(_PIECES), max_size=12).map(b"".join)
+
+
+@st.composite
+def _edit(draw: st.DrawFn) -> tuple[bytes, int, int, bytes]:
+    """A source and an edit of it, at any byte offsets (between a \\r and its \\n too)."""
+    source = draw(_bytes_of_pieces)
+    start = draw(st.integers(0, len(source)))
+    end = draw(st.integers(start, len(source)))
+    return source, start, end, draw(_bytes_of_pieces)
+
+
+@given(_edit())
+def test_edited_index_equals_a_fresh_one(edit: tuple[bytes, int, int, bytes]) -> None:
+    source, start, end, inserted = edit
+    new = source[:start] + inserted + source[end:]
+    index = LineIndex(source).edited(start, end, inserted, new)
+    assert index.source is new
+    assert index.line_starts == LineIndex(new).line_starts
+
+
+@given(st.lists(_edit(), min_size=1, max_size=6))
+def test_edits_in_a_row_stay_equal_to_a_fresh_index(
+    edits: list[tuple[bytes, int, int, bytes]],
+) -> None:
+    source = edits[0][0]
+    index = LineIndex(source)
+    for _, start, end, inserted in edits[1:]:
+        start, end = min(start, len(source)), min(end, len(source))
+        source = source[:start] + inserted + source[end:]
+        index = index.edited(start, end, inserted, source)
+        assert index.line_starts == LineIndex(source).line_starts
+
+
+@pytest.mark.parametrize(
+    ("source", "start", "end", "inserted"),
+    [
+        (b"a\r\nb", 2, 2, b"x"),  # splits a \r\n: the \r now ends a line alone
+        (b"a\rx\nb", 2, 3, b""),  # joins \r and \n into one break
+        (b"a\r", 2, 2, b"\n"),  # completes a \r at the very end
+        (b"a\r\n", 2, 3, b""),  # leaves a lone \r at the very end
+        (b"", 0, 0, b"\r\n"),  # empty source
+        (b"ab\n", 0, 3, b""),  # everything deleted
+        (b"ab\ncd", 0, 0, b"\n"),  # at the start
+        (b"ab\ncd", 5, 5, b"\r"),  # at the end
+    ],
+)
+def test_edited_index_at_line_break_edges(
+    source: bytes, start: int, end: int, inserted: bytes
+) -> None:
+    new = source[:start] + inserted + source[end:]
+    assert LineIndex(source).edited(start, end, inserted, new).line_starts == (
+        LineIndex(new).line_starts
+    )
+
+
+def test_edit_that_does_not_fit_is_refused() -> None:
+    with pytest.raises(ValueError):
+        LineIndex(b"abc").edited(2, 1, b"", b"abc")
+    with pytest.raises(ValueError):
+        LineIndex(b"abc").edited(0, 1, b"xy", b"abc")

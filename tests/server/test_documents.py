@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analyzers.parsing import parse_elixir
+from analyzers.text import LineIndex
 from server.lsp.documents import DocumentStore, TextChange
 from tests.server.lsp_client import position_of
 
@@ -83,6 +84,9 @@ def _same_tree_as_fresh_parse(store: DocumentStore, text: str) -> None:
     doc = store.get(URI)
     assert doc is not None and doc.tree is not None
     assert doc.source == text.encode("utf-8")
+    # The line index is updated from each edit: it must stay what a fresh one would be.
+    assert doc.index.source is doc.source
+    assert doc.index.line_starts == LineIndex(doc.source).line_starts
     fresh = parse_elixir(text.encode("utf-8"))
     if not doc.tree.root_node.has_error and not fresh.root_node.has_error:
         assert str(doc.tree.root_node) == str(fresh.root_node)
@@ -111,7 +115,10 @@ def test_random_edits_keep_mirror_and_tree_in_step(
             # Each range refers to the text left by the previous change of the batch.
             changes.append(TextChange(inserted, _range(text, start, end, encoding)))
             text = text[:start] + inserted + text[end:]
-        store.change(URI, version, changes, encoding)  # type: ignore[arg-type]
+        doc = store.change(URI, version, changes, encoding)  # type: ignore[arg-type]
+        if changes[-1].range is not None:
+            # Kept up to date by the change itself, not rebuilt when next asked for.
+            assert doc is not None and doc._index is not None and doc._index.source is doc.source
         _same_tree_as_fresh_parse(store, text)
         doc = store.get(URI)
         assert doc is not None and doc.version == version

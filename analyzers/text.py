@@ -150,12 +150,15 @@ class LineIndex:
         line = self.line_of(offset)
         start = self.line_starts[line]
         offset = min(offset, max(start, self.line_end(line)))
-        if encoding == "utf-8":
+        raw = self.source[start:offset]
+        # ASCII (most code) is one unit per byte in every encoding: no decoding needed.
+        if encoding == "utf-8" or raw.isascii():
             return line, offset - start
-        text = self.source[start:offset].decode("utf-8", "surrogateescape")
+        text = raw.decode("utf-8", "surrogateescape")
         if encoding == "utf-32":
             return line, len(text)
-        return line, sum(_unit_length(ch, encoding) for ch in text)
+        # UTF-16 code units, counted in C: an escaped invalid byte encodes as one unit.
+        return line, len(text.encode("utf-16-le", "surrogatepass")) // 2
 
     def offset(self, line: int, column: int, encoding: Encoding = "utf-16") -> int:
         """Byte offset of a 0-based ``(line, column)``; positions past a line's end clamp to it."""
@@ -169,7 +172,10 @@ class LineIndex:
             return start
         if encoding == "utf-8":
             return self._character_start(min(start + column, end), start)
-        text = self.source[start:end].decode("utf-8", "surrogateescape")
+        raw = self.source[start:end]
+        if raw.isascii():
+            return start + min(column, end - start)
+        text = raw.decode("utf-8", "surrogateescape")
         units = 0
         consumed = 0
         for ch in text:

@@ -128,3 +128,46 @@ def test_edit_that_does_not_fit_is_refused() -> None:
         LineIndex(b"abc").edited(2, 1, b"", b"abc")
     with pytest.raises(ValueError):
         LineIndex(b"abc").edited(0, 1, b"xy", b"abc")
+
+
+def _slow_position(source: bytes, offset: int, encoding: str) -> tuple[int, int]:
+    """Reference: the column counted character by character."""
+    index = LineIndex(source)
+    line, _ = index.position(offset, "utf-8")
+    start = index.line_starts[line]
+    clamped = min(max(0, min(offset, len(source))), max(start, index.line_end(line)))
+    text = source[start:clamped].decode("utf-8", "surrogateescape")
+    if encoding == "utf-16":
+        return line, sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    return line, len(text) if encoding == "utf-32" else clamped - start
+
+
+def _slow_offset(source: bytes, line: int, column: int, encoding: str) -> int:
+    """Reference: the byte offset found character by character."""
+    index = LineIndex(source)
+    if line < 0 or column <= 0 or line >= index.line_count or encoding == "utf-8":
+        return index.offset(line, column, encoding)  # type: ignore[arg-type]
+    start = index.line_starts[line]
+    consumed = units = 0
+    for ch in source[start : index.line_end(line)].decode("utf-8", "surrogateescape"):
+        step = 1 if encoding == "utf-32" else (2 if ord(ch) > 0xFFFF else 1)
+        if units + step > column:
+            break
+        units += step
+        consumed += len(ch.encode("utf-8", "surrogateescape"))
+    return start + consumed
+
+
+@given(
+    st.one_of(st.binary(max_size=30), _bytes_of_pieces),
+    st.integers(-2, 40),
+    st.integers(-2, 40),
+    st.sampled_from(["utf-8", "utf-16", "utf-32"]),
+)
+def test_counted_columns_match_counting_character_by_character(
+    source: bytes, offset: int, column: int, encoding: str
+) -> None:
+    index = LineIndex(source)
+    assert index.position(offset, encoding) == _slow_position(source, offset, encoding)  # type: ignore[arg-type]
+    line = offset % (index.line_count + 1)
+    assert index.offset(line, column, encoding) == _slow_offset(source, line, column, encoding)  # type: ignore[arg-type]

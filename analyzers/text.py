@@ -44,34 +44,83 @@ def _starts_line(source: bytes, offset: int) -> bool:
 
 
 class LineIndex:
-    """Line starts of a byte string, for converting positions both ways."""
+    """Line starts of a byte string, for converting positions both ways.
 
-    __slots__ = ("line_starts", "source")
+    An index made by :meth:`edited` stores the starts after the edit unshifted
+    (``_starts[i] + _shift`` from list position ``_after`` on): shifting every
+    later line by the edit's length would cost more than the rest of the update,
+    and the next keystroke usually lands next to this one, where little moves.
+    Instances are never changed once made (codecs of older versions keep theirs).
+    """
+
+    __slots__ = ("_after", "_shift", "_starts", "source")
 
     def __init__(self, source: bytes) -> None:
         self.source = source
         # bytes.splitlines breaks on exactly \n, \r\n and \r (unlike str.splitlines),
-        # and map/accumulate keep the per-line work in C: this runs on every keystroke.
+        # and map/accumulate keep the per-line work in C.
         starts = [0, *itertools.accumulate(map(len, source.splitlines(keepends=True)))]
         if source and source[-1:] not in (b"\n", b"\r"):
             starts.pop()  # the end of an unterminated last line starts nothing
-        self.line_starts = starts
+        self._starts = starts
+        self._after = len(starts)
+        self._shift = 0
+
+    @property
+    def line_starts(self) -> list[int]:
+        """Byte offset of each line's start (a new list when the index has a pending shift)."""
+        after, starts = self._after, self._starts
+        if after >= len(starts) or not self._shift:
+            return starts
+        return starts[:after] + self._shifted(after, len(starts), self._shift)
+
+    def line_start(self, line: int) -> int:
+        """Byte offset where 0-based ``line`` starts (an IndexError past the last line)."""
+        start = self._starts[line]
+        if line < 0:  # counted from the end, as a list index is
+            line += len(self._starts)
+        return start + self._shift if line >= self._after else start
+
+    def _shifted(self, begin: int, end: int, by: int) -> list[int]:
+        """Stored starts ``[begin, end)`` plus ``by`` (a plain copy when ``by`` is 0)."""
+        if not by:
+            return self._starts[begin:end]
+        # A comprehension: about 40 % faster here than map(by.__add__, ...).
+        return [line_start + by for line_start in self._starts[begin:end]]
+
+    def _count_below(self, offset: int) -> int:
+        """How many lines start before ``offset``."""
+        after, starts = self._after, self._starts
+        if after < len(starts) and starts[after] + self._shift < offset:
+            return bisect.bisect_left(starts, offset - self._shift, after)
+        return bisect.bisect_left(starts, offset, 0, after)
+
+    def _count_up_to(self, offset: int) -> int:
+        """How many lines start at or before ``offset``."""
+        after, starts = self._after, self._starts
+        if after < len(starts) and starts[after] + self._shift <= offset:
+            return bisect.bisect_right(starts, offset - self._shift, after)
+        return bisect.bisect_right(starts, offset, 0, after)
 
     def edited(self, start: int, end: int, inserted: bytes, source: bytes) -> LineIndex:
         """The index of ``source``: this index's source with ``[start, end)`` replaced by ``inserted``.
 
         Always equal to ``LineIndex(source)``, but computed from the edit: the
         line starts before it are kept, the ones it touches recomputed and the
-        ones after it shifted, instead of splitting the whole source again on
+        ones after it moved, instead of splitting the whole source again on
         every keystroke. Whether an offset starts a line depends only on the
         byte before it and the byte at it (``\\r`` then ``\\n`` is one break), so
         only the starts from ``start`` to the end of ``inserted`` can change.
         """
-        old_starts = self.line_starts
         delta = len(inserted) - (end - start)
         if not 0 <= start <= end <= len(self.source) or len(source) != len(self.source) + delta:
             raise ValueError(f"[{start}, {end}) -> {len(inserted)} bytes does not fit the sources")
-        starts = old_starts[: bisect.bisect_left(old_starts, start)]
+        after, shift, count = self._after, self._shift, len(self._starts)
+        before = self._count_below(start)
+        # The kept starts, shifted for real only between the old pending shift and this edit.
+        starts = self._shifted(0, min(before, after), 0)
+        if before > after:
+            starts += self._shifted(after, before, shift)
         if _starts_line(source, start):
             starts.append(start)
         if inserted:
@@ -83,28 +132,34 @@ class LineIndex:
             starts.extend(inner[1:-1])
             if _starts_line(source, stop):
                 starts.append(stop)
-        after = old_starts[bisect.bisect_right(old_starts, end) :]
-        # A comprehension: about 40 % faster here than map(delta.__add__, after).
-        starts.extend([line_start + delta for line_start in after] if delta else after)
+        # The starts after the edit move by ``delta``: they become the new pending shift,
+        # stored as they are (those the old shift did not cover yet are adjusted to it).
+        moved = self._count_up_to(end)
+        new_after = len(starts)
+        if moved < after:
+            starts += self._shifted(moved, after, -shift)
+        starts += self._starts[max(moved, after) : count]
         index = LineIndex.__new__(LineIndex)
         index.source = source
-        index.line_starts = starts
+        index._starts = starts
+        # Nothing after the edit: no shift pending (the next edit then copies, not adds).
+        index._after = new_after
+        index._shift = shift + delta if new_after < len(starts) else 0
         return index
 
     @property
     def line_count(self) -> int:
         """Number of lines (a trailing newline starts one more, empty, line)."""
-        return len(self.line_starts)
+        return len(self._starts)
 
     def line_of(self, offset: int) -> int:
         """0-based line containing byte ``offset`` (clamped to the source)."""
-        offset = max(0, min(offset, len(self.source)))
-        return bisect.bisect_right(self.line_starts, offset) - 1
+        return self._count_up_to(max(0, min(offset, len(self.source)))) - 1
 
     def line_end(self, line: int) -> int:
         """Byte offset where ``line``'s content ends (before its line break)."""
-        if line + 1 < len(self.line_starts):
-            end = self.line_starts[line + 1]
+        if line + 1 < len(self._starts):
+            end = self.line_start(line + 1)
             if end >= 2 and self.source[end - 2 : end] == b"\r\n":
                 return end - 2
             return end - 1
@@ -117,7 +172,7 @@ class LineIndex:
         (``"replace"`` would make one of a truncated sequence and shift every
         column after it).
         """
-        start = self.line_starts[line]
+        start = self.line_start(line)
         raw = self.source[start : self.line_end(line)].decode("utf-8", "surrogateescape")
         return raw.translate(_ESCAPED_TO_REPLACEMENT)
 
@@ -148,7 +203,7 @@ class LineIndex:
         """0-based ``(line, column)`` of byte ``offset``, the column counted in ``encoding`` units."""
         offset = max(0, min(offset, len(self.source)))
         line = self.line_of(offset)
-        start = self.line_starts[line]
+        start = self.line_start(line)
         offset = min(offset, max(start, self.line_end(line)))
         raw = self.source[start:offset]
         # ASCII (most code) is one unit per byte in every encoding: no decoding needed.
@@ -164,9 +219,9 @@ class LineIndex:
         """Byte offset of a 0-based ``(line, column)``; positions past a line's end clamp to it."""
         if line < 0:
             return 0
-        if line >= len(self.line_starts):
+        if line >= len(self._starts):
             return len(self.source)
-        start = self.line_starts[line]
+        start = self.line_start(line)
         end = self.line_end(line)
         if column <= 0:
             return start

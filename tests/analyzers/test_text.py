@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzers.text import LineIndex
@@ -88,17 +88,54 @@ def test_edited_index_equals_a_fresh_one(edit: tuple[bytes, int, int, bytes]) ->
     assert index.line_starts == LineIndex(new).line_starts
 
 
-@given(st.lists(_edit(), min_size=1, max_size=6))
+def _same_answers(index: LineIndex, fresh: LineIndex) -> None:
+    """Every query of ``index`` answers as ``fresh`` does (a pending shift must not show)."""
+    source = fresh.source
+    assert index.line_starts == fresh.line_starts
+    assert index.line_count == fresh.line_count
+    for line in range(-fresh.line_count, fresh.line_count):
+        assert index.line_start(line) == fresh.line_starts[line]
+        assert index.line_end(line) == fresh.line_end(line)
+        assert index.line_text(line) == fresh.line_text(line)
+        for column in (0, 1, 3, 99):
+            assert index.offset(line, column) == fresh.offset(line, column)
+    for offset in range(-1, len(source) + 2):
+        assert index.line_of(offset) == fresh.line_of(offset)
+        for encoding in ("utf-8", "utf-16", "utf-32"):
+            assert index.position(offset, encoding) == fresh.position(offset, encoding)  # type: ignore[arg-type]
+
+
+@st.composite
+def _edits_in_a_row(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int, bytes]]]:
+    """A source and edits of it in turn; mostly next to the previous one, as typing goes."""
+    source = draw(_bytes_of_pieces)
+    length, edits, at = len(source), [], 0
+    for _ in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()):
+            at = draw(st.integers(0, length))
+        start = min(max(0, at + draw(st.integers(-2, 2))), length)
+        end = draw(st.integers(start, min(length, start + 3)))
+        inserted = draw(_bytes_of_pieces)
+        edits.append((start, end, inserted))
+        length += len(inserted) - (end - start)
+        at = start + len(inserted)
+    return source, edits
+
+
+@settings(max_examples=300)
+@given(_edits_in_a_row())
 def test_edits_in_a_row_stay_equal_to_a_fresh_index(
-    edits: list[tuple[bytes, int, int, bytes]],
+    case: tuple[bytes, list[tuple[int, int, bytes]]],
 ) -> None:
-    source = edits[0][0]
+    source, edits = case
     index = LineIndex(source)
-    for _, start, end, inserted in edits[1:]:
-        start, end = min(start, len(source)), min(end, len(source))
+    for start, end, inserted in edits:
         source = source[:start] + inserted + source[end:]
+        older = index
         index = index.edited(start, end, inserted, source)
-        assert index.line_starts == LineIndex(source).line_starts
+        _same_answers(index, LineIndex(source))
+    # The index an edit started from still answers for its own source.
+    _same_answers(older, LineIndex(older.source))
 
 
 @pytest.mark.parametrize(

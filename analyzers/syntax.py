@@ -7,8 +7,9 @@ option?") without each rule re-deriving the grammar's shapes.
 
 from __future__ import annotations
 
+import bisect
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
 from tree_sitter import Language, Node, Query, QueryCursor, QueryError
@@ -428,6 +429,62 @@ def ancestors(node: Node) -> Iterator[Node]:
         steps += 1
         if steps & 63 == 0:
             budget.check()
+
+
+class Enclosing:
+    """The innermost of a fixed set of nodes around a node, found from byte ranges.
+
+    Climbing ``parent`` costs a walk from the root per step; this bisects the
+    candidates' sorted spans instead. Tree nodes nest or are disjoint, so a
+    candidate whose span holds a node's span (and is not the node's own span)
+    is one of its ancestors. When spans alone cannot tell (a zero-width node,
+    a candidate with the node's very span that is another node, two
+    candidates with one span), :meth:`around` says so and the caller climbs.
+    """
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        by_span: dict[tuple[int, int], Node] = {}
+        self._shared_spans: set[tuple[int, int]] = set()
+        for node in nodes:
+            span = (node.start_byte, node.end_byte)
+            seen = by_span.get(span)
+            if seen is None:
+                by_span[span] = node
+            elif seen != node:
+                self._shared_spans.add(span)
+        # Sorted by start, outer first; then each candidate's nearest enclosing one (or -1).
+        spans = sorted(by_span, key=lambda span: (span[0], -span[1]))
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+        self._nodes = [by_span[span] for span in spans]
+        self._enclosing: list[int] = []
+        open_spans: list[int] = []
+        for index, end in enumerate(self._ends):
+            while open_spans and self._ends[open_spans[-1]] < end:
+                open_spans.pop()
+            self._enclosing.append(open_spans[-1] if open_spans else -1)
+            open_spans.append(index)
+
+    def around(self, node: Node) -> tuple[bool, Node | None]:
+        """``(True, innermost candidate that is an ancestor of node, or None)``.
+
+        ``(False, None)`` when byte ranges cannot decide: climb the parents then.
+        """
+        start, end = node.start_byte, node.end_byte
+        if start == end:
+            return False, None  # a zero-width node may sit on a candidate's edge, outside it
+        index = bisect.bisect_right(self._starts, start) - 1
+        while index >= 0:
+            candidate_end = self._ends[index]
+            if end <= candidate_end:
+                if self._starts[index] != start or candidate_end != end:
+                    if (self._starts[index], candidate_end) in self._shared_spans:
+                        return False, None
+                    return True, self._nodes[index]
+                if self._nodes[index] != node or (start, end) in self._shared_spans:
+                    return False, None  # the node's own span: parent or child of it?
+            index = self._enclosing[index]
+        return True, None
 
 
 def enclosing_def(node: Node) -> Node | None:

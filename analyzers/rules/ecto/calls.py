@@ -32,6 +32,7 @@ from analyzers import summaries, syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.context import FileContext
 from analyzers.rules.ecto.facts import REPOS
+from analyzers.rules.ecto.scopes import enclosing_def
 
 READS = frozenset(
     {
@@ -207,14 +208,43 @@ def in_transaction(ctx: FileContext, node: Node) -> bool:
     makes ``do_merge``'s writes transactional); callers elsewhere are not
     followed.
     """
+    scopes = ctx.memo(
+        "ecto.transaction_scope_index", lambda: syntax.Enclosing(transaction_scopes(ctx))
+    )
+    decided, scope = scopes.around(node)
+    if not decided:
+        scope = transaction_scope_climbing(ctx, node)
+    if scope is not None:
+        return True
+    definition = enclosing_def(ctx, node)
+    named = syntax.def_name(definition) if definition is not None else None
+    return named is not None and named[1] in transaction_helpers(ctx)
+
+
+def transaction_scope_climbing(ctx: FileContext, node: Node) -> Node | None:
+    """The innermost transaction or ``Ecto.Multi`` call among ``node``'s parents, by climbing.
+
+    What :func:`in_transaction` looks up by byte range, for the nodes ranges cannot decide.
+    """
     for parent in syntax.ancestors(node):
         if parent.type == "call" and (
             is_transaction_call(ctx, parent) or is_multi_call(ctx, parent)
         ):
-            return True
-    definition = syntax.enclosing_def(node)
-    named = syntax.def_name(definition) if definition is not None else None
-    return named is not None and named[1] in transaction_helpers(ctx)
+            return parent
+    return None
+
+
+def transaction_scopes(ctx: FileContext) -> list[Node]:
+    """Every repo transaction call and ``Ecto.Multi`` call of the file (computed once)."""
+
+    def build() -> list[Node]:
+        scopes = [c.node for c in repo_calls(ctx) if c.function in TRANSACTIONS]
+        # Resolving every call is costly; no file without the word calls Ecto.Multi.
+        if b"Multi" in ctx.source:
+            scopes += [c for c in ctx.nodes("call") if is_multi_call(ctx, c)]
+        return scopes
+
+    return ctx.memo("ecto.transaction_scopes", build)
 
 
 def transaction_helpers(ctx: FileContext) -> frozenset[str]:
@@ -227,11 +257,8 @@ def transaction_helpers(ctx: FileContext) -> frozenset[str]:
     """
 
     def build() -> frozenset[str]:
-        scopes = [c.node for c in repo_calls(ctx) if c.function in TRANSACTIONS]
-        if b"Multi" in ctx.source:
-            scopes += [c for c in ctx.nodes("call") if is_multi_call(ctx, c)]
         contributions: dict[int, set[str]] = {}
-        for scope in scopes:
+        for scope in transaction_scopes(ctx):
             names = contributions.setdefault(scope.start_byte, set())
             names |= _local_references(scope)
             args = syntax.call_args(scope)

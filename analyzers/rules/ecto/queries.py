@@ -30,6 +30,7 @@ from analyzers.registry import register
 from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
 from analyzers.rules.ecto.iteration import innermost_iteration, iterations
+from analyzers.rules.ecto.scopes import enclosing_def, module_name_at
 from analyzers.rules.ecto.writes import in_mix_task, is_test_path
 
 N_PLUS_ONE = RuleMeta(
@@ -113,7 +114,7 @@ def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
         return
     for call, label in _per_element_queries(ctx):
         iteration = innermost_iteration(ctx, call)
-        if iteration is None or in_mix_task(call):
+        if iteration is None or in_mix_task(call, ctx):
             continue
         collection = syntax.text(iteration.collection) if iteration.collection else "the list"
         if len(collection) > 30 or "\n" in collection:
@@ -166,15 +167,14 @@ def _is_context_lookup(ctx: FileContext, call: Node, module: str, function: str)
     known: dict[str, frozenset[str]] = ctx.facts.get(QUERY_FUNCTIONS) or {}
     if known:
         return function in known.get(module, frozenset())
-    return _is_same_application(call, module)
+    return _is_same_application(ctx, call, module)
 
 
-def _is_same_application(call: Node, module: str) -> bool:
+def _is_same_application(ctx: FileContext, call: Node, module: str) -> bool:
     first = module.split(".", 1)[0]
     if first in NOT_APPLICATION:
         return False
-    enclosing = syntax.enclosing_module(call)
-    own = syntax.module_name(enclosing) if enclosing is not None else None
+    own = module_name_at(ctx, call)
     if own is None:
         return False
     return _app_root(first) == _app_root(own.split(".", 1)[0])
@@ -193,7 +193,7 @@ def _local_lookups(ctx: FileContext) -> frozenset[str]:
     reads = [c.node for c in repo_calls(ctx) if c.is_read]
     contributions: dict[int, set[str]] = {}
     for node in reads:
-        definition = syntax.enclosing_def(node)
+        definition = enclosing_def(ctx, node)
         named = syntax.def_name(definition) if definition is not None else None
         if definition is not None and named is not None and _is_lookup_name(named[1]):
             contributions.setdefault(definition.start_byte, set()).add(named[1])
@@ -204,8 +204,7 @@ def is_web_module(ctx: FileContext, node: Node) -> bool:
     """Code in a controller/LiveView/component: under ``*_web/`` or in a ``*Web.*`` module."""
     if "_web/" in ctx.path.replace("\\", "/"):
         return True
-    enclosing = syntax.enclosing_module(node)
-    name = syntax.module_name(enclosing) if enclosing is not None else None
+    name = module_name_at(ctx, node)
     return name is not None and name.split(".", 1)[0].endswith("Web")
 
 

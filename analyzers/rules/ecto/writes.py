@@ -18,6 +18,7 @@ stops half-way is re-run, and is often written to be.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
@@ -28,6 +29,7 @@ from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import RepoCall, in_transaction, repo_calls, transaction_helpers
 from analyzers.rules.ecto.multi_fix import transaction_fixes
+from analyzers.rules.ecto.scopes import enclosing_def, module_name_at
 
 # Blocks that run instead of (not after) the ``do`` block's remaining code.
 ALTERNATIVE_BLOCKS = frozenset({"else_block", "rescue_block", "catch_block"})
@@ -73,8 +75,8 @@ def check(ctx: FileContext) -> Iterable[Finding]:
             continue
         if _ensure_step(ctx, found.node):
             continue
-        definition = syntax.enclosing_def(found.node)
-        if definition is None or in_mix_task(definition):
+        definition = enclosing_def(ctx, found.node)
+        if definition is None or in_mix_task(definition, ctx):
             continue
         by_def.setdefault(definition.start_byte, (definition, []))[1].append(found)
     for definition, writes in by_def.values():
@@ -99,10 +101,13 @@ def is_test_path(path: str) -> bool:
     return "/test/" in normal
 
 
-def in_mix_task(node: Node) -> bool:
-    """``node`` is in a ``Mix.Tasks.*`` module."""
-    module = syntax.enclosing_module(node)
-    name = syntax.module_name(module) if module is not None else None
+def in_mix_task(node: Node, ctx: FileContext | None = None) -> bool:
+    """``node`` is in a ``Mix.Tasks.*`` module (found by byte range when ``ctx`` is given)."""
+    if ctx is not None:
+        name = module_name_at(ctx, node)
+    else:
+        module = syntax.enclosing_module(node)
+        name = syntax.module_name(module) if module is not None else None
     return name is not None and name.startswith("Mix.Tasks.")
 
 
@@ -113,6 +118,16 @@ def _ensure_step(ctx: FileContext, node: Node) -> bool:
     ``nil ->`` clause of ``case Repo.get_by(...) do``: create-if-missing,
     completed by running again.
     """
+    # Such a write has an ``if``/``unless``/``case`` reading the repo around it: without one
+    # (most writes) the parents need not be climbed.
+    decided, guard = ctx.memo("ecto.ensure_guards", lambda: _ensure_guards(ctx)).around(node)
+    if decided and guard is None:
+        return False
+    return _ensure_step_climbing(ctx, node)
+
+
+def _ensure_step_climbing(ctx: FileContext, node: Node) -> bool:
+    """:func:`_ensure_step` without the shortcut: the parents up to the definition."""
     for parent in syntax.ancestors(node):
         if syntax.def_name(parent) is not None:
             return False
@@ -129,6 +144,25 @@ def _ensure_step(ctx: FileContext, node: Node) -> bool:
             ):
                 return True
     return False
+
+
+def _ensure_guards(ctx: FileContext) -> syntax.Enclosing:
+    """``if``/``unless``/``case`` calls (any receiver) whose first argument holds a repo read.
+
+    Every call :func:`_ensure_step` can accept is one of them (a superset: the
+    exact test still runs on what they enclose).
+    """
+    read_starts = [c.node.start_byte for c in repo_calls(ctx) if c.is_read]
+    guards: list[Node] = []
+    for call in ctx.calls_named(("if", "unless", "case")):
+        args = syntax.call_args(call)
+        if not args:
+            continue
+        # A read starting inside the condition, as _condition_reads counts them.
+        first = bisect.bisect_left(read_starts, args[0].start_byte)
+        if first < len(read_starts) and read_starts[first] < args[0].end_byte:
+            guards.append(call)
+    return syntax.Enclosing(guards)
 
 
 def _writes_in(ctx: FileContext, node: Node) -> int:

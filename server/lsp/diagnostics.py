@@ -10,13 +10,14 @@ still at the version, and the settings at the generation, it was computed for. C
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from analyzers.explain import docs_uri
-from analyzers.model import Finding, Severity
+from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import get_rule
 from server.lsp.analysis import Analysis
 from server.lsp.documents import Document
@@ -35,10 +36,20 @@ _SEVERITY = {
 }
 
 
+@functools.cache
+def _docs_href(meta: RuleMeta) -> str:
+    """The docs URI of a rule, computed once per rule.
+
+    ``docs_uri`` resolves the docs file's path on disk (several ``lstat``
+    calls): per finding, that cost more than the rest of the diagnostic.
+    """
+    return docs_uri(meta)
+
+
 def to_diagnostic(finding: Finding, codec: PositionCodec) -> types.Diagnostic:
     """The LSP diagnostic of a finding (range in the codec's encoding)."""
     rule = get_rule(finding.code)
-    description = types.CodeDescription(href=docs_uri(rule.meta)) if rule is not None else None
+    description = types.CodeDescription(href=_docs_href(rule.meta)) if rule is not None else None
     return types.Diagnostic(
         range=codec.range(finding.start, finding.end),
         message=finding.message,

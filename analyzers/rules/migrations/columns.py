@@ -17,6 +17,9 @@ from analyzers.registry import register
 from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
+    option,
+    positional,
+    shape_of,
     table_block_of,
 )
 from analyzers.sql import VOLATILE_FUNCTIONS, expression_functions
@@ -36,27 +39,48 @@ class TableSubcommand:
     call: Node
     kind: str
     table: str | None
+    # The column name (first argument), when it is a literal.
+    column: str | None
 
     @property
     def on_existing_table(self) -> bool:
         """Inside ``alter table(...)`` of a table this module did not create."""
         return self.kind == "alter" and self.module.is_existing(self.table)
 
-    @property
-    def column(self) -> str | None:
-        """The column name (first argument), when it is a literal."""
-        args = syntax.positional_args(self.call)
-        return syntax.literal_name(args[0]) if args else None
-
 
 def table_subcommands(ctx: FileContext, names: frozenset[str]) -> list[TableSubcommand]:
-    """Forward-code calls named ``names`` that sit directly in a table block."""
-    found: list[TableSubcommand] = []
-    for module, call in ddl_calls(ctx, names):
-        block = table_block_of(ctx, call)
-        if block is not None:
-            found.append(TableSubcommand(module, call, block.kind, block.table))
+    """Forward-code calls named ``names`` that sit directly in a table block (do not mutate).
+
+    Read once per file and set of names: MG006, MG008, MG009, MG012 and MG013
+    go through the same sub-commands.
+    """
+    cache: dict[frozenset[str], list[TableSubcommand]] = ctx.memo(
+        "migrations.table_subcommands", dict
+    )
+    found = cache.get(names)
+    if found is None:
+        # One record per call, whichever sets of names ask for it.
+        by_call: dict[Node, TableSubcommand | None] = ctx.memo(
+            "migrations.table_subcommand_of", dict
+        )
+        found = cache[names] = []
+        for module, call in ddl_calls(ctx, names):
+            if call in by_call:
+                sub = by_call[call]
+            else:
+                sub = by_call[call] = _subcommand(ctx, module, call)
+            if sub is not None:
+                found.append(sub)
     return found
+
+
+def _subcommand(ctx: FileContext, module: MigrationModule, call: Node) -> TableSubcommand | None:
+    block = table_block_of(ctx, call)
+    if block is None:
+        return None
+    args = positional(ctx, call)
+    column = syntax.literal_name(args[0]) if args else None
+    return TableSubcommand(module, call, block.kind, block.table, column)
 
 
 # --- PostgreSQL column types --------------------------------------------------------------------
@@ -202,13 +226,13 @@ def _unconstrained_widening_target(new: PgType) -> bool:
     return new.name == "text" or (new.name in {"varchar", "numeric"} and new == PgType(new.name))
 
 
-def _options(call: Node) -> dict[str, Node]:
-    return {key: value for key, _pair, value in syntax.keyword_pairs(syntax.options_node(call))}
+def _options(ctx: FileContext, call: Node) -> dict[str, Node]:
+    return {key: value for key, _pair, value in shape_of(ctx, call).options}
 
 
-def _column_type(call: Node) -> PgType | None:
-    args = syntax.positional_args(call)
-    return pg_type(args[1] if len(args) > 1 else None, _options(call))
+def _column_type(ctx: FileContext, call: Node) -> PgType | None:
+    args = positional(ctx, call)
+    return pg_type(args[1] if len(args) > 1 else None, _options(ctx, call))
 
 
 def _from_type(value: Node) -> PgType | None:
@@ -282,7 +306,7 @@ def _earlier_type(ctx: FileContext, sub: TableSubcommand) -> PgType | None:
             break
         if write.table == sub.table and write.column == sub.column:
             previous = write.call
-    return _column_type(previous) if previous is not None else None
+    return _column_type(ctx, previous) if previous is not None else None
 
 
 def _type_change_message(sub: TableSubcommand, old: PgType | None, new: PgType) -> str:
@@ -301,10 +325,10 @@ def check_column_type_change(ctx: FileContext) -> Iterator[Finding]:
     for sub in table_subcommands(ctx, frozenset({"modify"})):
         if not sub.on_existing_table or not sub.module.is_postgres:
             continue
-        new = _column_type(sub.call)
+        new = _column_type(ctx, sub.call)
         if new is None:
             continue
-        from_value = syntax.option(sub.call, "from")
+        from_value = option(ctx, sub.call, "from")
         if from_value is not None:
             old = _from_type(from_value)
         else:
@@ -312,7 +336,9 @@ def check_column_type_change(ctx: FileContext) -> Iterator[Finding]:
             if old is None:
                 # Without any record of the old type only a bare `modify :c, :type` shows
                 # intent to change the type (options such as `null:` restate it instead).
-                if syntax.options_node(sub.call) is not None or _unconstrained_widening_target(new):
+                if shape_of(
+                    ctx, sub.call
+                ).options_node is not None or _unconstrained_widening_target(new):
                     continue
                 yield ctx.finding(MG006, sub.call, _type_change_message(sub, None, new))
                 continue
@@ -386,7 +412,7 @@ def check_volatile_default(ctx: FileContext) -> Iterator[Finding]:
     for sub in table_subcommands(ctx, ADD_CALLS):
         if not sub.on_existing_table or not sub.module.is_postgres:
             continue
-        default = syntax.option(sub.call, "default")
+        default = option(ctx, sub.call, "default")
         if default is None or _is_nil(default):
             continue
         column = f"`{sub.column}`" if sub.column else "a column"
@@ -448,7 +474,7 @@ def check_json_column(ctx: FileContext) -> Iterator[Finding]:
     for sub in table_subcommands(ctx, COLUMN_CALLS):
         if not sub.module.is_postgres:
             continue
-        args = syntax.positional_args(sub.call)
+        args = positional(ctx, sub.call)
         if len(args) < 2:
             continue
         for atom in _json_atoms(args[1]):

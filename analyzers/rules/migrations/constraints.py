@@ -22,6 +22,9 @@ from analyzers.rules.migrations.indexes import statement_of
 from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
+    name_of,
+    option,
+    positional,
     resolve_call,
     table_block_of,
 )
@@ -142,8 +145,8 @@ def _column_calls(ctx: FileContext) -> Iterator[tuple[MigrationModule, Node, str
             yield module, call, table
 
 
-def _column(call: Node) -> str:
-    args = syntax.positional_args(call)
+def _column(ctx: FileContext, call: Node) -> str:
+    args = positional(ctx, call)
     name = syntax.literal_name(args[0]) if args else None
     return f"`{name}`" if name else "the column"
 
@@ -173,24 +176,24 @@ def _is_false(node: Node | None) -> bool:
 def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     """MG003: ``null: false`` on ``modify``, or on ``add`` with no default, of an existing table."""
     for _module, call, table in _column_calls(ctx):
-        if not _is_false(syntax.option(call, "null")):
+        if not _is_false(option(ctx, call, "null")):
             continue
         function = syntax.call_function(call)
         if function == "modify":
-            if _already_not_null(syntax.option(call, "from")):
+            if _already_not_null(option(ctx, call, "from")):
                 continue
             message = (
-                f"Setting {_column(call)} NOT NULL on {_on(table)} scans the whole table under an "
+                f"Setting {_column(ctx, call)} NOT NULL on {_on(table)} scans the whole table under an "
                 "ACCESS EXCLUSIVE lock; add a NOT VALID check constraint, validate it, then set "
                 "NOT NULL"
             )
             yield ctx.finding(NOT_NULL_ON_EXISTING_TABLE, call, message)
             continue
-        default = syntax.option(call, "default")
+        default = option(ctx, call, "default")
         if default is not None and syntax.text(default) != "nil":
             continue
         message = (
-            f"Adding {_column(call)} with `null: false` and no default fails on {_on(table)} "
+            f"Adding {_column(ctx, call)} with `null: false` and no default fails on {_on(table)} "
             "once it has rows; add it nullable, backfill, then enforce NOT NULL"
         )
         yield ctx.finding(NOT_NULL_ON_EXISTING_TABLE, call, message, severity=Severity.ERROR)
@@ -205,8 +208,8 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
         table = _altered_existing_table(ctx, module, call)
         if table is None:
             continue
-        null = syntax.option(call, "null")
-        default = syntax.option(call, "default")
+        null = option(ctx, call, "null")
+        default = option(ctx, call, "default")
         if (null is not None and not _is_false(null)) or (
             default is not None and syntax.text(default) != "nil"
         ):
@@ -223,18 +226,18 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
 def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG004: ``references(...)`` added to an existing table without ``validate: false``."""
     for _module, call, table in _column_calls(ctx):
-        args = syntax.positional_args(call)
-        if len(args) < 2 or args[1].type != "call" or syntax.call_name(args[1]) != "references":
+        args = positional(ctx, call)
+        if len(args) < 2 or args[1].type != "call" or name_of(ctx, args[1]) != "references":
             continue
         reference = args[1]
-        validate = syntax.option(reference, "validate")
+        validate = option(ctx, reference, "validate")
         # Only a literal (absent or true) is known to validate; a variable may be false.
         if validate is not None and syntax.text(validate) != "true":
             continue
-        referenced = syntax.literal_name(next(iter(syntax.positional_args(reference)), None))
+        referenced = syntax.literal_name(next(iter(positional(ctx, reference)), None))
         target = f" to `{referenced}`" if referenced else ""
         message = (
-            f"Foreign key{target} on {_column(call)} of {_on(table)} validates every existing "
+            f"Foreign key{target} on {_column(ctx, call)} of {_on(table)} validates every existing "
             "row while locking both tables; add it with `validate: false` and validate it in a "
             "later migration"
         )
@@ -245,17 +248,17 @@ def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]
         yield ctx.finding(REFERENCE_VALIDATES_IMMEDIATELY, call, message, [fix])
 
 
-def resolve_constraint(value: Node) -> Node | None:
+def resolve_constraint(ctx: FileContext, value: Node) -> Node | None:
     """The ``constraint(...)`` call behind a DDL argument: inline, piped, or bound to a variable."""
-    return resolve_call(value, CONSTRAINT_FUNCTIONS)
+    return resolve_call(ctx, value, CONSTRAINT_FUNCTIONS)
 
 
-def _constraint_table(constraint: Node) -> str | None:
-    args = syntax.positional_args(constraint)
+def _constraint_table(ctx: FileContext, constraint: Node) -> str | None:
+    args = positional(ctx, constraint)
     name = syntax.literal_name(args[0]) if args else None
     if name is None:
         return None
-    prefix = syntax.literal_name(syntax.option(constraint, "prefix"))
+    prefix = syntax.literal_name(option(ctx, constraint, "prefix"))
     return f"{prefix}.{name}" if prefix else name
 
 
@@ -265,17 +268,17 @@ def check_check_constraint_validates_immediately(ctx: FileContext) -> Iterator[F
     for module, call in ddl_calls(ctx, CONSTRAINT_DDL):
         if not module.is_postgres:
             continue
-        args = syntax.positional_args(call)
-        constraint = resolve_constraint(args[0]) if args else None
-        if constraint is None or syntax.option(constraint, "check") is None:
+        args = positional(ctx, call)
+        constraint = resolve_constraint(ctx, args[0]) if args else None
+        if constraint is None or option(ctx, constraint, "check") is None:
             continue
-        table = _constraint_table(constraint)
+        table = _constraint_table(ctx, constraint)
         if not module.is_existing(table):
             continue
-        validate = syntax.option(constraint, "validate")
+        validate = option(ctx, constraint, "validate")
         if validate is not None and syntax.text(validate) != "true":
             continue
-        name = syntax.literal_name(next(iter(syntax.positional_args(constraint)[1:]), None))
+        name = syntax.literal_name(next(iter(positional(ctx, constraint)[1:]), None))
         label = f"`{name}`" if name else "constraint"
         message = (
             f"Check constraint {label} on {_on(table or '')} scans every row under an ACCESS "

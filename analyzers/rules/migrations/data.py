@@ -31,6 +31,8 @@ from analyzers.rules.migrations.model import (
     MigrationModule,
     in_data_migrations_dir,
     migration_modules,
+    name_of,
+    positional,
 )
 from analyzers.sql import SqlSyntaxError, parse_statements
 
@@ -134,24 +136,26 @@ def _check_module(
     for call in _reachable_calls(ctx, module):
         if last[0] <= call.start_byte and call.end_byte <= last[1]:
             continue
-        message = _data_access(call, aliases, repo_names)
+        message = _data_access(ctx, call, aliases, repo_names)
         if message is None:
             continue
         last = (call.start_byte, call.end_byte)
         yield ctx.finding(META, syntax.call_target(call) or call, message)
 
 
-def _data_access(call: Node, aliases: dict[str, str], repo_names: set[str]) -> str | None:
+def _data_access(
+    ctx: FileContext, call: Node, aliases: dict[str, str], repo_names: set[str]
+) -> str | None:
     """Why ``call`` is data access from a migration, or None."""
-    receiver = syntax.call_receiver(call)
-    function = syntax.call_function(call)
-    if receiver is None or function is None:
+    # syntax.call_receiver/call_function, from one cached name: local calls have no receiver.
+    name = name_of(ctx, call)
+    if name is None or "." not in name:
         return None
-    name = f"{receiver}.{function}"
+    receiver, function = name.rsplit(".", 1)
     resolved = aliases.get(receiver.split(".", 1)[0], "")
     full = resolved + receiver[len(receiver.split(".", 1)[0]) :] if resolved else receiver
     if full == SQL_ADAPTER and function in {*REPO_QUERIES, "stream"}:
-        return None if _ddl_only(call, 1) else _message(name, "runs SQL on the data")
+        return None if _ddl_only(ctx, call, 1) else _message(name, "runs SQL on the data")
     if _is_repo(full, repo_names):
         if function in REPO_WRITES:
             return _message(name, "writes data")
@@ -160,7 +164,7 @@ def _data_access(call: Node, aliases: dict[str, str], repo_names: set[str]) -> s
         if function in REPO_TRANSACTIONS:
             return _message(name, "runs a data transaction")
         if function in REPO_QUERIES:
-            return None if _ddl_only(call, 0) else _message(name, "runs SQL on the data")
+            return None if _ddl_only(ctx, call, 0) else _message(name, "runs SQL on the data")
         return None
     if _is_application_module(full) and _is_write_verb(function):
         return (
@@ -197,9 +201,9 @@ def _is_write_verb(function: str) -> bool:
     return any(function == verb or function.startswith(verb + "_") for verb in WRITE_VERBS)
 
 
-def _ddl_only(call: Node, sql_index: int) -> bool:
+def _ddl_only(ctx: FileContext, call: Node, sql_index: int) -> bool:
     """The query's SQL is a literal holding only DDL or settings (no rows read or written)."""
-    args = syntax.positional_args(call)
+    args = positional(ctx, call)
     sql = syntax.string_value(args[sql_index]) if len(args) > sql_index else None
     if sql is None:
         return False
@@ -237,14 +241,24 @@ def _reachable_calls(ctx: FileContext, module: MigrationModule) -> Iterator[Node
         if named is not None and named[0] in {"def", "defp"} and named[1] not in _NOT_HELPERS:
             helpers.setdefault(named[1], []).append(statement)
     seen: set[str] = set()
-    pending = list(module.forward_defs)
+    pending: list[Node] = []
+    # Forward code first, in order: the module already holds its calls (in pre-order) and
+    # their names; helpers reached from it follow, as the queue below would visit them.
+    for node in module.forward_calls():
+        name = name_of(ctx, node)
+        if name in syntax.DEF_KEYWORDS and syntax.def_name(node) is not None:
+            continue
+        yield node
+        if name is not None and name in helpers and name not in seen:
+            seen.add(name)
+            pending.extend(helpers[name])
     while pending:
         definition = pending.pop(0)
         # Pre-order, as a walk would give them, but found by one query in C.
         for node in syntax.descendants_of_type(definition, "call", ctx.tree.language):
             if node == definition:
                 continue
-            name = syntax.call_name(node)
+            name = name_of(ctx, node)
             if name in syntax.DEF_KEYWORDS and syntax.def_name(node) is not None:
                 continue
             yield node

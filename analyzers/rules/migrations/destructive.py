@@ -18,6 +18,9 @@ from analyzers.registry import register
 from analyzers.rules.migrations.columns import table_subcommands
 from analyzers.rules.migrations.model import (
     ddl_calls,
+    name_of,
+    option,
+    positional,
     resolve_index,
     table_name,
 )
@@ -25,9 +28,9 @@ from analyzers.rules.migrations.model import (
 DROP_CALLS = frozenset({"drop", "drop_if_exists"})
 
 
-def _table_call(node: Node | None) -> Node | None:
+def _table_call(ctx: FileContext, node: Node | None) -> Node | None:
     """``node`` itself when it is a ``table(...)`` call."""
-    if node is not None and node.type == "call" and syntax.call_name(node) == "table":
+    if node is not None and node.type == "call" and name_of(ctx, node) == "table":
         return node
     return None
 
@@ -40,8 +43,8 @@ def _statement(call: Node) -> Node:
     return call
 
 
-def _first_positional(call: Node) -> Node | None:
-    args = syntax.positional_args(call)
+def _first_positional(ctx: FileContext, call: Node) -> Node | None:
+    args = positional(ctx, call)
     return args[0] if args else None
 
 
@@ -78,16 +81,16 @@ end
 def check_rename(ctx: FileContext) -> Iterator[Finding]:
     """``rename table(...), to: table(...)`` and ``rename table(:t), :a, to: :b``."""
     for module, call in ddl_calls(ctx, frozenset({"rename"})):
-        args = syntax.positional_args(call)
-        table_call = _table_call(args[0] if args else None)
+        args = positional(ctx, call)
+        table_call = _table_call(ctx, args[0] if args else None)
         if table_call is None:
             continue
-        table = table_name(table_call)
+        table = table_name(ctx, table_call)
         if not module.is_existing(table):
             continue
-        target = syntax.option(call, "to")
-        if len(args) == 1 and _table_call(target) is not None:
-            new = table_name(target) if target is not None else None
+        target = option(ctx, call, "to")
+        if len(args) == 1 and _table_call(ctx, target) is not None:
+            new = table_name(ctx, target) if target is not None else None
             message = (
                 f"Renaming table {_quoted(table, 'the table')} to {_quoted(new, 'a new name')} "
                 "breaks running code that still queries the old name; expand and contract instead"
@@ -146,10 +149,10 @@ def check_remove_column(ctx: FileContext) -> Iterator[Finding]:
             "remove the field from the schema and deploy first",
         )
     for module, call in ddl_calls(ctx, DROP_CALLS):
-        table_call = _table_call(_first_positional(call))
+        table_call = _table_call(ctx, _first_positional(ctx, call))
         if table_call is None:
             continue
-        table = table_name(table_call)
+        table = table_name(ctx, table_call)
         if not module.is_existing(table):
             continue
         yield ctx.finding(
@@ -192,12 +195,12 @@ def down, do: create(constraint(:users, :age_positive, check: "age > 0"))
 _SPLIT = "split the migration into `up` and `down`"
 
 
-def _irreversible_subcommand(call: Node, function: str) -> str | None:
+def _irreversible_subcommand(ctx: FileContext, call: Node, function: str) -> str | None:
     """Why an ``alter table`` sub-command cannot be reversed, or None."""
-    args = syntax.positional_args(call)
+    args = positional(ctx, call)
     column = syntax.literal_name(args[0]) if args else None
     name = _quoted(column, "the column")
-    if function == "modify" and syntax.option(call, "from") is None:
+    if function == "modify" and option(ctx, call, "from") is None:
         return f"`modify` of {name} without `from:` cannot be rolled back; add `from:` with the old type"
     if function == "remove" and len(args) == 1:
         return (
@@ -211,17 +214,17 @@ def _irreversible_subcommand(call: Node, function: str) -> str | None:
 
 def _irreversible_drop(ctx: FileContext, call: Node) -> str | None:
     """Why a ``drop``/``drop_if_exists`` cannot be reversed, or None."""
-    target = _first_positional(call)
+    target = _first_positional(ctx, call)
     if target is None:
         return None
-    if _table_call(target) is not None:
+    if _table_call(ctx, target) is not None:
         return f"Ecto cannot recreate a dropped table on rollback; {_SPLIT}"
-    if target.type == "call" and syntax.call_name(target) == "constraint":
+    if target.type == "call" and name_of(ctx, target) == "constraint":
         return f"Ecto cannot recreate a dropped constraint on rollback; {_SPLIT}"
     index = resolve_index(ctx, target)
     if index is None:
         return None
-    index_args = syntax.positional_args(index)
+    index_args = positional(ctx, index)
     columns = index_args[1] if len(index_args) > 1 else None
     if columns is None or (columns.type == "list" and not columns.named_children):
         return (
@@ -253,7 +256,7 @@ def check_irreversible_change(ctx: FileContext) -> Iterator[Finding]:
     for sub in table_subcommands(ctx, subcommands):
         if sub.kind != "alter" or not sub.module.in_change(sub.call):
             continue
-        why = _irreversible_subcommand(sub.call, syntax.call_function(sub.call) or "")
+        why = _irreversible_subcommand(ctx, sub.call, syntax.call_function(sub.call) or "")
         if why is not None:
             yield ctx.finding(MG013, sub.call, why)
     for module, call in ddl_calls(ctx, DROP_CALLS | {"execute", "execute_file"}):

@@ -22,6 +22,8 @@ from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
     index_table,
+    option,
+    positional,
     resolve_index,
 )
 
@@ -102,7 +104,7 @@ def index_operations(ctx: FileContext) -> list[IndexOperation]:
 
 def _index_operations(ctx: FileContext) -> Iterator[IndexOperation]:
     for module, call in ddl_calls(ctx, INDEX_DDL):
-        args = syntax.positional_args(call)
+        args = positional(ctx, call)
         if not args:
             continue
         index = resolve_index(ctx, args[0])
@@ -149,8 +151,8 @@ def attribute_edits(source: bytes, module: MigrationModule, names: list[str]) ->
     return edits
 
 
-def _table_label(index: Node) -> str:
-    table = index_table(index)
+def _table_label(ctx: FileContext, index: Node) -> str:
+    table = index_table(ctx, index)
     return f"`{table}`" if table else "an existing table"
 
 
@@ -159,13 +161,13 @@ def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
     """MG001: index created/dropped on an existing table without ``concurrently: true``."""
     for op in index_operations(ctx):
         module = op.module
-        if not module.is_postgres or not module.is_existing(index_table(op.index)):
+        if not module.is_postgres or not module.is_existing(index_table(ctx, op.index)):
             continue
-        concurrently = syntax.option(op.index, "concurrently")
+        concurrently = option(ctx, op.index, "concurrently")
         # A non-literal value (a variable, a module attribute) may well be true: stay quiet.
         if concurrently is not None and syntax.text(concurrently) not in {"false", "nil"}:
             continue
-        table = _table_label(op.index)
+        table = _table_label(ctx, op.index)
         if op.verb == "drop":
             message = (
                 f"Dropping an index on {table} without `concurrently: true` takes an ACCESS "
@@ -190,7 +192,7 @@ def check_concurrent_index_in_transaction(ctx: FileContext) -> Iterator[Finding]
         module = op.module
         if not module.is_postgres:
             continue
-        if not syntax.is_literal_true(syntax.option(op.index, "concurrently")):
+        if not syntax.is_literal_true(option(ctx, op.index, "concurrently")):
             continue
         missing = missing_attributes(module)
         if not missing:

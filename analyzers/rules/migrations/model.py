@@ -3,13 +3,22 @@
 "Existing table" = a table not created by ``create table``/``create_if_not_exists
 table`` in the same migration module; lock rules apply to existing tables
 only. Rollback code (``def down``) is not checked.
+
+Thirteen rules read the same few calls of a migration, so each call's name
+(:func:`name_of`) and argument shape (:func:`shape_of`), and each family of
+DSL calls (:func:`ddl_calls`), are read once per file and kept in ``ctx.memo``:
+never globally, since the MG rules are re-run per module on a compact source
+after an edit (see ``analyzers.incremental``).
 """
 
 from __future__ import annotations
 
+import bisect
+import operator
 import os
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from tree_sitter import Node
 
@@ -22,6 +31,7 @@ CREATE_TABLE_CALLS = frozenset({"create", "create_if_not_exists"})
 INDEX_FUNCTIONS = frozenset({"index", "unique_index"})
 INDEX_DDL = frozenset({"create", "create_if_not_exists", "drop", "drop_if_exists"})
 DATA_MIGRATION_DIRS = frozenset({"data_migrations", "data-migrations", "data"})
+_START = operator.attrgetter("start_byte")
 
 
 @dataclass
@@ -35,6 +45,8 @@ class MigrationModule:
     change_def: Node | None = None
     created_tables: set[str] = field(default_factory=set)
     repo: RepoFacts | None = None
+    # The file's call-name cache (shared with :func:`name_of`), so the module's index fills it.
+    names: dict[Node, str | None] = field(default_factory=dict)
     _forward_calls: list[Node] | None = None
     _local_calls: dict[str, list[Node]] | None = None
 
@@ -75,14 +87,20 @@ class MigrationModule:
         """Forward-code calls of the local (undotted) function ``name``, in order.
 
         Indexed once per module: every MG rule asks for a few DSL names, and
-        reading each call's name is the expensive part.
+        reading each call's name is the expensive part. The names read here
+        (dotted ones too) go to the file's name cache for the rules that look
+        at every forward call (MG010, MG011).
         """
         if self._local_calls is None:
             index: dict[str, list[Node]] = {}
+            names = self.names
             for call in self.forward_calls():
-                target = syntax.call_target(call)
-                if target is not None and target.type == "identifier":
-                    index.setdefault(syntax.text(target), []).append(call)
+                called = names.get(call, _UNREAD)
+                if called is _UNREAD:
+                    called = names[call] = syntax.call_name(call)
+                # call_name gives an identifier target's text as is, and a dot (only) otherwise.
+                if called is not None and "." not in called:
+                    index.setdefault(called, []).append(call)
             self._local_calls = index
         return self._local_calls.get(name, [])
 
@@ -108,6 +126,82 @@ class MigrationModule:
         )
 
 
+# "Not in the cache yet" for dict.get on caches whose values may be None.
+_UNREAD: Any = object()
+
+
+def name_of(ctx: FileContext, node: Node) -> str | None:
+    """:func:`syntax.call_name` of ``node``, read once per node and file."""
+    names: dict[Node, str | None] = ctx.memo(_NAMES, dict)
+    found = names.get(node, _UNREAD)
+    if found is _UNREAD:
+        found = names[node] = syntax.call_name(node)
+    return found  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class CallShape:
+    """How a call's arguments read (the :mod:`analyzers.syntax` helpers' answers, read once).
+
+    ``args`` is :func:`syntax.call_args`, ``options_node`` :func:`syntax.options_node`,
+    ``positional`` :func:`syntax.positional_args` and ``options``
+    :func:`syntax.keyword_pairs` of the options.
+    """
+
+    args: list[Node]
+    options_node: Node | None
+    positional: list[Node]
+    options: list[tuple[str, Node, Node]]
+
+    def option(self, key: str) -> Node | None:
+        """:func:`syntax.option`: the value of the first ``key:`` option, if any."""
+        for name, _pair, value in self.options:
+            if name == key:
+                return value
+        return None
+
+
+def shape_of(ctx: FileContext, node: Node) -> CallShape:
+    """The :class:`CallShape` of ``node``, read once per node and file."""
+    shapes: dict[Node, CallShape] = ctx.memo("migrations.shapes", dict)
+    found = shapes.get(node)
+    if found is None:
+        found = shapes[node] = _read_shape(node)
+    return found
+
+
+def _read_shape(node: Node) -> CallShape:
+    # The same steps as syntax.positional_args/options_node, sharing one call_args.
+    args = syntax.call_args(node)
+    options: Node | None = None
+    pairs: list[tuple[str, Node, Node]] = []
+    if args:
+        last = args[-1]
+        if last.type == "keywords":
+            options = last
+            pairs = syntax.keyword_pairs(last)
+        elif last.type == "list":
+            pairs = syntax.keyword_pairs(last)
+            options = last if pairs else None
+    piped = syntax.pipe_source(node)
+    effective = [piped, *args] if piped is not None else args
+    positional = [a for a in effective if a != options] if options is not None else effective
+    return CallShape(args, options, positional, pairs)
+
+
+def positional(ctx: FileContext, node: Node) -> list[Node]:
+    """:func:`syntax.positional_args`, read once per node and file (do not mutate)."""
+    return shape_of(ctx, node).positional
+
+
+def option(ctx: FileContext, node: Node, key: str) -> Node | None:
+    """:func:`syntax.option`, with the options read once per node and file."""
+    return shape_of(ctx, node).option(key)
+
+
+_NAMES = "migrations.names"
+
+
 def migration_modules(ctx: FileContext) -> list[MigrationModule]:
     """Migration modules in the file (computed once per file)."""
     return ctx.memo("migrations.modules", lambda: _read_modules(ctx))
@@ -115,6 +209,9 @@ def migration_modules(ctx: FileContext) -> list[MigrationModule]:
 
 def in_migrations_dir(path: str) -> bool:
     """``priv/<repo>/migrations/...`` (the Ecto convention)."""
+    if "migrations" not in path:
+        # Most files of a project: no need to split the path.
+        return False
     parts = PurePosixPath(path.replace(os.sep, "/")).parts
     return any(
         parts[i] == "priv" and i + 2 < len(parts) and parts[i + 2] == "migrations"
@@ -124,6 +221,9 @@ def in_migrations_dir(path: str) -> bool:
 
 def in_data_migrations_dir(path: str) -> bool:
     """A separate data-migration directory (exempt from MG010)."""
+    if "data" not in path:
+        # Every name in DATA_MIGRATION_DIRS contains "data": most paths need no split.
+        return False
     parts = PurePosixPath(path.replace(os.sep, "/")).parts
     return any(p in DATA_MIGRATION_DIRS for p in parts[:-1])
 
@@ -147,6 +247,7 @@ def _read_modules(ctx: FileContext) -> list[MigrationModule]:
     if not by_dir and b"Ecto.Migration" not in ctx.source:
         return []
     repo = ctx.facts.repo_for_migration(ctx.path)
+    names: dict[Node, str | None] = ctx.memo(_NAMES, dict)
     modules: list[MigrationModule] = []
     for node in _defmodules(ctx.root):
         body = syntax.block_statements(syntax.do_block(node))
@@ -168,7 +269,7 @@ def _read_modules(ctx: FileContext) -> list[MigrationModule]:
             for s in body
         ):
             continue
-        module = MigrationModule(node=node, use_node=use_node, repo=repo)
+        module = MigrationModule(node=node, use_node=use_node, repo=repo, names=names)
         for statement in body:
             attribute = syntax.module_attribute(statement)
             if attribute is not None:
@@ -179,31 +280,57 @@ def _read_modules(ctx: FileContext) -> list[MigrationModule]:
                 module.forward_defs.append(statement)
                 if named[1] == "change":
                     module.change_def = statement
-        module.created_tables = _created_tables(module)
+        module._forward_calls = _forward_calls(ctx, module.forward_defs)
+        module.created_tables = _created_tables(ctx, module)
         modules.append(module)
     return modules
 
 
-def _created_tables(module: MigrationModule) -> set[str]:
+def _forward_calls(ctx: FileContext, definitions: list[Node]) -> list[Node] | None:
+    """What :meth:`MigrationModule.forward_calls` walks to, cut out of the file's calls.
+
+    The file's calls (one query, usually already made for other rules) are in
+    document order, enclosing calls first, which is a walk's pre-order; each
+    definition's calls are the run that starts inside it. None (walk instead)
+    for a tree with syntax errors, where zero-width and recovered nodes make
+    that equivalence harder to trust.
+    """
+    if not definitions or ctx.root.has_error:
+        return None
+    calls = ctx.nodes("call")
+    found: list[Node] = []
+    for definition in definitions:
+        start, end = definition.start_byte, definition.end_byte
+        at = bisect.bisect_left(calls, start, key=_START)
+        for call in calls[at:]:
+            if call.start_byte >= end:
+                break
+            if call != definition and call.end_byte <= end:
+                found.append(call)
+    return found
+
+
+def _created_tables(ctx: FileContext, module: MigrationModule) -> set[str]:
     tables: set[str] = set()
     for call in (c for name in CREATE_TABLE_CALLS for c in module.local_calls(name)):
-        args = syntax.positional_args(call)
-        if args and args[0].type == "call" and syntax.call_name(args[0]) == "table":
-            name = table_name(args[0])
+        args = positional(ctx, call)
+        if args and args[0].type == "call" and name_of(ctx, args[0]) == "table":
+            name = table_name(ctx, args[0])
             if name is not None:
                 tables.add(name)
     return tables
 
 
-def table_name(table_call: Node) -> str | None:
+def table_name(ctx: FileContext, table_call: Node) -> str | None:
     """``posts`` for ``table(:posts)``/``table("posts")`` (with ``prefix:``, ``prefix.posts``)."""
-    args = syntax.positional_args(table_call)
+    shape = shape_of(ctx, table_call)
+    args = shape.positional
     if not args:
         return None
     name = syntax.literal_name(args[0])
     if name is None:
         return None
-    prefix = syntax.literal_name(syntax.option(table_call, "prefix"))
+    prefix = syntax.literal_name(shape.option("prefix"))
     return f"{prefix}.{name}" if prefix else name
 
 
@@ -216,22 +343,22 @@ def module_of(ctx: FileContext, node: Node) -> MigrationModule | None:
     return None
 
 
-def enclosing_table_block(node: Node) -> tuple[str, Node] | None:
+def enclosing_table_block(ctx: FileContext, node: Node) -> tuple[str, Node] | None:
     """For a call inside ``alter table(:t) do ... end`` (or ``create table``): ``(kind, table_call)``."""
     for parent in syntax.ancestors(node):
         if parent.type == "do_block":
-            return _table_block(parent)
+            return _table_block(ctx, parent)
     return None
 
 
-def _table_block(block: Node) -> tuple[str, Node] | None:
+def _table_block(ctx: FileContext, block: Node) -> tuple[str, Node] | None:
     owner = block.parent
     if owner is None or owner.type != "call":
         return None
-    kind = syntax.call_name(owner)
+    kind = name_of(ctx, owner)
     if kind in {"alter", "create", "create_if_not_exists"}:
-        args = syntax.positional_args(owner)
-        if args and args[0].type == "call" and syntax.call_name(args[0]) == "table":
+        args = positional(ctx, owner)
+        if args and args[0].type == "call" and name_of(ctx, args[0]) == "table":
             return kind, args[0]
     return None
 
@@ -251,62 +378,82 @@ def table_block_of(ctx: FileContext, node: Node) -> TableBlock | None:
     A migration adding hundreds of columns to one table asks about the same
     block for every column, from several rules.
     """
+    # Per call (several rules ask about the same call) and per block (many calls share one).
+    answers: dict[Node, TableBlock | None] = ctx.memo("migrations.call_table_blocks", dict)
+    answer = answers.get(node, _UNREAD)
+    if answer is _UNREAD:
+        answer = answers[node] = _find_table_block(ctx, node)
+    return answer  # type: ignore[no-any-return]
+
+
+def _find_table_block(ctx: FileContext, node: Node) -> TableBlock | None:
     blocks: dict[int, TableBlock | None] = ctx.memo("migrations.table_blocks", dict)
     for parent in syntax.ancestors(node):
         if parent.type != "do_block":
             continue
         if parent.start_byte not in blocks:
-            found = _table_block(parent)
+            found = _table_block(ctx, parent)
             blocks[parent.start_byte] = (
-                TableBlock(found[0], found[1], table_name(found[1])) if found else None
+                TableBlock(found[0], found[1], table_name(ctx, found[1])) if found else None
             )
         return blocks[parent.start_byte]
     return None
 
 
-def resolve_call(value: Node, names: frozenset[str]) -> Node | None:
+def resolve_call(ctx: FileContext, value: Node, names: frozenset[str]) -> Node | None:
     """The call named in ``names`` behind a DDL argument.
 
     Handles the call written inline, piped (``:t |> index(cols) |> create()``),
     and bound to a variable earlier in the same function (``idx = index(...)``).
     """
-    if value.type == "call" and syntax.call_name(value) in names:
+    if value.type == "call" and name_of(ctx, value) in names:
         return value
     if value.type == "binary_operator" and syntax.operator(value) == "|>":
         right = value.child_by_field_name("right")
-        if right is not None and right.type == "call" and syntax.call_name(right) in names:
+        if right is not None and right.type == "call" and name_of(ctx, right) in names:
             return right
         return None
     if value.type == "identifier":
         bound = syntax.bound_value(value)
         # One level only: `a = b` chains are rare and could loop.
         return (
-            resolve_call(bound, names) if bound is not None and bound.type != "identifier" else None
+            resolve_call(ctx, bound, names)
+            if bound is not None and bound.type != "identifier"
+            else None
         )
     return None
 
 
 def resolve_index(ctx: FileContext, value: Node) -> Node | None:
     """The ``index(...)``/``unique_index(...)`` call behind a DDL argument (see :func:`resolve_call`)."""
-    return resolve_call(value, INDEX_FUNCTIONS)
+    return resolve_call(ctx, value, INDEX_FUNCTIONS)
 
 
-def index_table(index_call: Node) -> str | None:
+def index_table(ctx: FileContext, index_call: Node) -> str | None:
     """The table an ``index``/``unique_index`` call is on (first effective argument)."""
-    args = syntax.positional_args(index_call)
+    shape = shape_of(ctx, index_call)
+    args = shape.positional
     if not args:
         return None
     name = syntax.literal_name(args[0])
     if name is None:
         return None
-    prefix = syntax.literal_name(syntax.option(index_call, "prefix"))
+    prefix = syntax.literal_name(shape.option("prefix"))
     return f"{prefix}.{name}" if prefix else name
 
 
 def ddl_calls(ctx: FileContext, names: frozenset[str]) -> list[tuple[MigrationModule, Node]]:
-    """Local calls named ``names`` in forward code, with their module."""
-    found: list[tuple[MigrationModule, Node]] = []
-    for module in migration_modules(ctx):
-        calls = [call for name in names for call in module.local_calls(name)]
-        found.extend((module, call) for call in sorted(calls, key=lambda c: c.start_byte))
+    """Local calls named ``names`` in forward code, with their module (do not mutate).
+
+    Read once per file and set of names: most rules ask for the same few sets.
+    """
+    cache: dict[frozenset[str], list[tuple[MigrationModule, Node]]] = ctx.memo(
+        "migrations.ddl_calls", dict
+    )
+    found = cache.get(names)
+    if found is None:
+        found = cache[names] = []
+        for module in migration_modules(ctx):
+            calls = [call for name in names for call in module.local_calls(name)]
+            found.extend((module, call) for call in sorted(calls, key=_START))
     return found

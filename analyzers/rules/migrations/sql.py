@@ -31,6 +31,9 @@ from analyzers.rules.migrations.model import (
     MigrationModule,
     in_data_migrations_dir,
     migration_modules,
+    name_of,
+    option,
+    positional,
 )
 from analyzers.rules.migrations.sql_text import NotSql, SqlText, Unreadable, read_sql
 from analyzers.sql import Flag, Op, SqlOperation, SqlStatement, SqlSyntaxError, parse_statements
@@ -116,11 +119,11 @@ def check(ctx: FileContext) -> Iterable[Finding]:
 
 
 def _check_module(ctx: FileContext, module: MigrationModule) -> Iterator[Finding]:
-    executes = [e for e in (_read_execute(c, module) for c in module.forward_calls()) if e]
+    executes = [e for e in (_read_execute(ctx, c, module) for c in module.forward_calls()) if e]
     if not executes:
         return
     silenced = _suppressed_calls(ctx, executes)
-    state = _initial_state(module, executes)
+    state = _initial_state(ctx, module, executes)
     for execute in executes:
         if execute.unreadable is not None:
             if execute.call.start_byte not in silenced:
@@ -147,10 +150,10 @@ def _check_module(ctx: FileContext, module: MigrationModule) -> Iterator[Finding
             )
 
 
-def _read_execute(call: Node, module: MigrationModule) -> _Execute | None:
-    if syntax.call_name(call) not in EXECUTE_NAMES:
+def _read_execute(ctx: FileContext, call: Node, module: MigrationModule) -> _Execute | None:
+    if name_of(ctx, call) not in EXECUTE_NAMES:
         return None
-    args = syntax.positional_args(call)
+    args = positional(ctx, call)
     if not args:
         return None
     execute = _Execute(call=call, argument=args[0])
@@ -198,7 +201,9 @@ def _normal(table: str | None) -> str | None:
     return table[len("public.") :] if table.startswith("public.") else table
 
 
-def _initial_state(module: MigrationModule, executes: list[_Execute]) -> _ModuleState:
+def _initial_state(
+    ctx: FileContext, module: MigrationModule, executes: list[_Execute]
+) -> _ModuleState:
     new_tables = {t for t in (_normal(t) for t in module.created_tables) if t}
     operations = [op for e in executes for s in e.statements for op in s.operations]
     new_tables |= {
@@ -210,7 +215,7 @@ def _initial_state(module: MigrationModule, executes: list[_Execute]) -> _Module
         if op.op is Op.CREATE_INDEX and op.name and _normal(op.table) in new_tables
     }
     state = _ModuleState(new_tables, new_indexes, set(), {})
-    for table, name, columns, validated in _dsl_check_constraints(module):
+    for table, name, columns, validated in _dsl_check_constraints(ctx, module):
         if validated:
             state.proven_not_null |= {(table, c) for c in columns}
         else:
@@ -219,24 +224,24 @@ def _initial_state(module: MigrationModule, executes: list[_Execute]) -> _Module
 
 
 def _dsl_check_constraints(
-    module: MigrationModule,
+    ctx: FileContext, module: MigrationModule
 ) -> Iterator[tuple[str, str, frozenset[str], bool]]:
     """``create constraint(t, name, check: ...)``: table, name, non-null columns, validated."""
     for call in module.forward_calls():
-        if syntax.call_name(call) != "constraint":
+        if name_of(ctx, call) != "constraint":
             continue
         owner = _owning_call(call)
-        if owner is None or syntax.call_name(owner) not in {"create", "create_if_not_exists"}:
+        if owner is None or name_of(ctx, owner) not in {"create", "create_if_not_exists"}:
             continue
-        args = syntax.positional_args(call)
-        check_sql = syntax.string_value(syntax.option(call, "check"))
+        args = positional(ctx, call)
+        check_sql = syntax.string_value(option(ctx, call, "check"))
         if len(args) < 2 or check_sql is None:
             continue
         table = _normal(syntax.literal_name(args[0]))
         name = syntax.literal_name(args[1])
         if table is None or name is None:
             continue
-        validate = syntax.option(call, "validate")
+        validate = option(ctx, call, "validate")
         validated = not (validate is not None and syntax.text(validate) == "false")
         yield table, name, check_not_null_columns(check_sql), validated
 

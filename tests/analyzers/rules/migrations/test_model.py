@@ -1,0 +1,207 @@
+"""The migration model's per-file caches answer exactly what the syntax helpers and walks would.
+
+The MG rules read each call's name and arguments once per file
+(``name_of``/``shape_of``), cut each module's forward calls out of the file's
+calls instead of walking, and share DSL-call lists between rules. These tests
+hold each fast path to the slow computation it replaces, on generated
+migrations (with syntax errors too), and the whole family to the findings each
+rule gives on a fresh context of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tree_sitter import Node
+
+from analyzers import syntax
+from analyzers.config import Config
+from analyzers.context import FileContext
+from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
+from analyzers.registry import all_rules
+from analyzers.rules.migrations import data
+from analyzers.rules.migrations.model import (
+    MigrationModule,
+    in_data_migrations_dir,
+    in_migrations_dir,
+    migration_modules,
+    name_of,
+    option,
+    positional,
+    shape_of,
+)
+from tests.ruletools import MIGRATION_PATH, migration
+
+STATEMENTS = [
+    "create table(:posts) do\n  add :title, :string, null: false\n  timestamps()\nend",
+    'alter table(:posts, prefix: "app") do\n  add :slug, :string, default: "x"\n'
+    "  modify :body, :text, from: :string\n  remove :legacy\nend",
+    "alter table(:users) do\n  add :org_id, references(:orgs)\n  add :data, :json\n"
+    "  add_if_not_exists :n, :integer, null: false\n  timestamps()\nend",
+    "create index(:posts, [:title])",
+    "create unique_index(:users, [:email], concurrently: true)",
+    ":posts |> index([:user_id]) |> create()",
+    "idx = index(:comments, [:post_id])\ncreate idx",
+    "drop index(:posts, [])",
+    "drop table(:old)",
+    "drop_if_exists constraint(:posts, :c)",
+    'create constraint(:posts, :positive, check: "n > 0")',
+    'create constraint(:posts, :nn, check: "n IS NOT NULL", validate: false)',
+    "rename table(:posts), :title, to: :name",
+    "rename table(:a), to: table(:b)",
+    'execute "CREATE INDEX i ON posts (title)"',
+    'execute "UPDATE posts SET n = 1", "SELECT 1"',
+    'execute_file "x.sql"',
+    'repo().update_all("posts", set: [n: 1])',
+    "MyApp.Repo.insert!(%{})",
+    'Accounts.create_user(%{name: "a"})',
+    "backfill()",
+    "flush()",
+    "create table(:t, primary_key: false) do\n  add :id, :binary_id, primary_key: true\nend",
+    'alter table("events") do\n  modify :at, :utc_datetime_usec\n  add :tags, {:array, :json}\nend',
+    'create index(:posts, [:a], [concurrently: false, prefix: "p"])',
+]
+
+HELPERS = """
+  defp backfill do
+    repo().all(\"posts\")
+    Enum.each([1], fn _ -> MyApp.Repo.delete_all(\"x\") end)
+  end
+"""
+
+
+def _source(statements: list[str], definition: str, helpers: bool) -> str:
+    source = migration("\n".join(statements) or ":ok", definition=definition)
+    if helpers:
+        source = source[: source.rindex("end\n")] + HELPERS + "end\n"
+    return source
+
+
+@st.composite
+def migrations(draw: st.DrawFn) -> bytes:
+    """A generated migration; sometimes cut or spliced so the tree has syntax errors."""
+    statements = draw(st.lists(st.sampled_from(STATEMENTS), max_size=8))
+    definition = draw(st.sampled_from(["change", "up"]))
+    source = _source(statements, definition, draw(st.booleans())).encode()
+    if draw(st.integers(0, 3)) == 0:
+        at = draw(st.integers(0, len(source)))
+        width = draw(st.integers(1, 12))
+        source = source[:at] + source[at + width :]
+    return source
+
+
+def _context(source: bytes, path: str = MIGRATION_PATH) -> FileContext:
+    return FileContext(
+        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+    )
+
+
+def _every_node(node: Node) -> Iterator[Node]:
+    yield from syntax.walk(node)
+
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(migrations())
+def test_call_shapes_and_names_equal_the_syntax_helpers(source: bytes) -> None:
+    ctx = _context(source)
+    for node in _every_node(ctx.root):
+        assert name_of(ctx, node) == syntax.call_name(node)
+        shape = shape_of(ctx, node)
+        assert shape.args == syntax.call_args(node)
+        assert shape.options_node == syntax.options_node(node)
+        assert positional(ctx, node) == syntax.positional_args(node)
+        for key in ("null", "default", "from", "prefix", "concurrently", "validate", "check"):
+            assert option(ctx, node, key) == syntax.option(node, key)
+        # Asked again: the same (cached) answers.
+        assert shape_of(ctx, node) is shape
+
+
+@SETTINGS
+@given(migrations())
+def test_forward_calls_equal_a_walk_of_the_forward_definitions(source: bytes) -> None:
+    ctx = _context(source)
+    for module in migration_modules(ctx):
+        walked = dataclasses.replace(module, _forward_calls=None, _local_calls=None)
+        assert module.forward_calls() == walked.forward_calls()
+        for name in ("create", "add", "drop", "execute", "alter", "index", "timestamps"):
+            assert module.local_calls(name) == walked.local_calls(name)
+
+
+def _reachable_calls_by_query(ctx: FileContext, module: MigrationModule) -> Iterator[Node]:
+    """What ``data._reachable_calls`` did before forward code reused the module's calls."""
+    helpers: dict[str, list[Node]] = {}
+    for statement in syntax.block_statements(syntax.do_block(module.node)):
+        named = syntax.def_name(statement)
+        if (
+            named is not None
+            and named[0] in {"def", "defp"}
+            and named[1]
+            not in {
+                "change",
+                "up",
+                "down",
+            }
+        ):
+            helpers.setdefault(named[1], []).append(statement)
+    seen: set[str] = set()
+    pending = list(module.forward_defs)
+    while pending:
+        definition = pending.pop(0)
+        for node in syntax.descendants_of_type(definition, "call", ctx.tree.language):
+            if node == definition:
+                continue
+            name = syntax.call_name(node)
+            if name in syntax.DEF_KEYWORDS and syntax.def_name(node) is not None:
+                continue
+            yield node
+            if name is not None and name in helpers and name not in seen:
+                seen.add(name)
+                pending.extend(helpers[name])
+
+
+@SETTINGS
+@given(migrations())
+def test_reachable_calls_equal_the_query_per_definition(source: bytes) -> None:
+    ctx = _context(source)
+    for module in migration_modules(ctx):
+        expected = list(_reachable_calls_by_query(_context(source), module))
+        assert list(data._reachable_calls(ctx, module)) == expected
+
+
+@SETTINGS
+@given(migrations(), st.permutations(range(13)))
+def test_shared_caches_give_each_rule_its_fresh_findings(source: bytes, order: list[int]) -> None:
+    """Rules sharing one context (any order, each run twice) = each rule on a fresh context."""
+    rules = [rule for rule in all_rules() if rule.code.startswith("MG")]
+    assert len(rules) == len(order)
+    fresh = {rule.code: list(rule.check(_context(source))) for rule in rules}
+    shared = _context(source)
+    for index in order:
+        rule = rules[index]
+        assert list(rule.check(shared)) == fresh[rule.code]
+        assert list(rule.check(shared)) == fresh[rule.code]
+
+
+def test_a_non_migration_file_reads_no_module() -> None:
+    source = b"defmodule MyApp.Accounts do\n  def create_user(a), do: Repo.insert(a)\nend\n"
+    ctx = _context(source, "lib/my_app/accounts.ex")
+    assert migration_modules(ctx) == []
+    assert all(list(rule.check(ctx)) == [] for rule in all_rules() if rule.code.startswith("MG"))
+
+
+def test_path_prechecks_agree_with_the_full_path_reading() -> None:
+    assert in_migrations_dir("priv/repo/migrations/1_a.exs")
+    assert in_migrations_dir("apps/x/priv/other_repo/migrations/1_a.exs")
+    assert not in_migrations_dir("lib/migrations/a.ex")
+    assert not in_migrations_dir("lib/my_app/accounts.ex")
+    assert in_data_migrations_dir("priv/repo/data_migrations/1_a.exs")
+    assert in_data_migrations_dir("priv/repo/data/1_a.exs")
+    assert not in_data_migrations_dir("priv/repo/migrations/1_data.exs")
+    assert not in_data_migrations_dir("lib/my_app/accounts.ex")

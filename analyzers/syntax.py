@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter
 
 from tree_sitter import Language, Node, Query, QueryCursor, QueryError
@@ -305,19 +305,40 @@ def def_params(definition: Node) -> list[Node]:
 
 def def_name(node: Node) -> tuple[str, str] | None:
     """``("def", "change")`` for a function definition call; None otherwise."""
-    keyword = identifier_target(node)
+    # Asked of every definition (and many other calls) by several rules: def_head and
+    # call_name inlined, with no lists built (same answers as composing them).
+    if node.type != "call":
+        return None
+    target = node.child_by_field_name("target")
+    if target is None or target.type != "identifier":
+        return None
+    keyword = target.text
     if keyword is None or keyword not in _DEF_KEYWORD_BYTES:
         return None
-    kind = keyword.decode()
-    head = def_head(node)
+    head: Node | None = None
+    for child in node.named_children:
+        if child.type == "arguments":
+            for argument in child.named_children:
+                if argument.type != "comment":
+                    head = argument
+                    break
+            break
     if head is None:
         return None
-    if head.type == "identifier":
-        return kind, text(head)
-    if head.type == "call":
-        name = call_name(head)
-        if name is not None and "." not in name:
-            return kind, name
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left")
+        if head is None:
+            return None
+    kind = head.type
+    if kind == "identifier":
+        return keyword.decode(), text(head)
+    if kind == "call":
+        # call_name of a dotted target always has a dot: only a bare identifier names one.
+        target = head.child_by_field_name("target")
+        if target is not None and target.type == "identifier":
+            name = text(target)
+            if "." not in name:
+                return keyword.decode(), name
     return None
 
 
@@ -442,7 +463,14 @@ class Enclosing:
     candidates with one span), :meth:`around` says so and the caller climbs.
     """
 
-    def __init__(self, nodes: Iterable[Node]) -> None:
+    def __init__(self, nodes: Iterable[Node], accept: Callable[[Node], bool] | None = None) -> None:
+        """Index ``nodes``; with ``accept``, only the nodes it accepts are answers.
+
+        ``accept`` is asked lazily (once per candidate, when a lookup reaches it):
+        cheaper than filtering every candidate when few are looked up.
+        """
+        self._accept = accept
+        self._accepted: dict[int, bool] = {}
         by_span: dict[tuple[int, int], Node] = {}
         self._shared_spans: set[tuple[int, int]] = set()
         for node in nodes:
@@ -480,11 +508,20 @@ class Enclosing:
                 if self._starts[index] != start or candidate_end != end:
                     if (self._starts[index], candidate_end) in self._shared_spans:
                         return False, None
-                    return True, self._nodes[index]
-                if self._nodes[index] != node or (start, end) in self._shared_spans:
+                    if self._accepts(index):
+                        return True, self._nodes[index]
+                elif self._nodes[index] != node or (start, end) in self._shared_spans:
                     return False, None  # the node's own span: parent or child of it?
             index = self._enclosing[index]
         return True, None
+
+    def _accepts(self, index: int) -> bool:
+        if self._accept is None:
+            return True
+        accepted = self._accepted.get(index)
+        if accepted is None:
+            accepted = self._accepted[index] = self._accept(self._nodes[index])
+        return accepted
 
 
 def enclosing_def(node: Node) -> Node | None:

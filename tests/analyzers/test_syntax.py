@@ -115,3 +115,61 @@ def test_around_outside_every_candidate() -> None:
     first = next(n for n in nodes if n.type == "binary_operator")
     assert index.around(first) == (True, None)
     assert syntax.Enclosing([]).around(first) == (True, None)
+
+
+def _def_name_composed(node: Node) -> tuple[str, str] | None:
+    """def_name as composed from the other helpers (what the inlined version must answer)."""
+    keyword = syntax.identifier_target(node)
+    if keyword is None or keyword not in {b"def", b"defp", b"defmacro", b"defmacrop"}:
+        return None
+    head = syntax.def_head(node)
+    if head is None:
+        return None
+    if head.type == "identifier":
+        return keyword.decode(), syntax.text(head)
+    if head.type == "call":
+        name = syntax.call_name(head)
+        if name is not None and "." not in name:
+            return keyword.decode(), name
+    return None
+
+
+HEADS = (
+    b"def f(x), do: 1\n",
+    b"defp g do\nend\n",
+    b"def h(a) when a > 1, do: a\n",
+    b"def when, do: 1\n",
+    b"defmacro m(a, b) do a end\n",
+    b"def unquote(name)(x), do: x\n",
+    b"def Foo.bar(x), do: x\n",
+    b"def a.b(x), do: x\n",
+    b"def (# c\nf(x)), do: 1\n",
+    b"def # c\n  f(x), do: 1\n",
+    b"def\n",
+    b"def f(x) when\n",
+    b"Kernel.def f(x), do: 1\n",
+    b"def 'x', do: 1\n",
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(sources())
+def test_def_name_matches_its_composition(source: bytes) -> None:
+    for extra in (source, *HEADS):
+        for node in syntax.walk(parse_elixir(extra).root_node):
+            assert syntax.def_name(node) == _def_name_composed(node), (extra, node)
+
+
+@settings(max_examples=100, deadline=None)
+@given(sources())
+def test_around_with_accept_skips_refused_candidates(source: bytes) -> None:
+    tree = parse_elixir(source)
+    nodes = _all_named(tree.root_node)
+    calls = [n for n in nodes if n.type == "call"]
+    # Every call is a candidate, only definitions are answers: like filtering first.
+    index = syntax.Enclosing(calls, lambda c: syntax.def_name(c) is not None)
+    definitions = [c for c in calls if syntax.def_name(c) is not None]
+    for node in nodes:
+        decided, found = index.around(node)
+        if decided:
+            assert found == _climb(node, definitions), (source, node)

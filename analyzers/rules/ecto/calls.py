@@ -32,7 +32,7 @@ from analyzers import summaries, syntax
 from analyzers.aliases import ModuleAliases, aliases_by_module
 from analyzers.context import FileContext
 from analyzers.rules.ecto.facts import REPOS
-from analyzers.rules.ecto.scopes import enclosing_def
+from analyzers.rules.ecto.scopes import definition_name, enclosing_def
 
 READS = frozenset(
     {
@@ -217,7 +217,7 @@ def in_transaction(ctx: FileContext, node: Node) -> bool:
     if scope is not None:
         return True
     definition = enclosing_def(ctx, node)
-    named = syntax.def_name(definition) if definition is not None else None
+    named = definition_name(ctx, definition) if definition is not None else None
     return named is not None and named[1] in transaction_helpers(ctx)
 
 

@@ -29,8 +29,8 @@ from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
-from analyzers.rules.ecto.iteration import innermost_iteration, iterations
-from analyzers.rules.ecto.scopes import enclosing_def, module_name_at
+from analyzers.rules.ecto.iteration import Iteration, innermost_iteration, iterations
+from analyzers.rules.ecto.scopes import definition_name, enclosing_def, module_name_at
 from analyzers.rules.ecto.writes import in_mix_task, is_test_path
 
 N_PLUS_ONE = RuleMeta(
@@ -112,9 +112,8 @@ def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
         return
     if b"Repo" not in ctx.source and b"get_" not in ctx.source and b"list_" not in ctx.source:
         return
-    for call, label in _per_element_queries(ctx):
-        iteration = innermost_iteration(ctx, call)
-        if iteration is None or in_mix_task(call, ctx):
+    for call, label, iteration in _per_element_queries(ctx):
+        if in_mix_task(call, ctx):
             continue
         collection = syntax.text(iteration.collection) if iteration.collection else "the list"
         if len(collection) > 30 or "\n" in collection:
@@ -128,7 +127,12 @@ def check_n_plus_one(ctx: FileContext) -> Iterable[Finding]:
         )
 
 
-def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
+def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteration]]:
+    """Repo reads, then context lookups, that sit in an iteration body: (call, label, iteration).
+
+    The (cheap) iteration lookup comes first: most reads and lookup-named calls
+    (every ``def get_x(id)`` head is one) are outside any, and need no name or resolution.
+    """
     # Always gathered, even with no iteration here: an incremental re-check of another
     # definition reuses this definition's contribution.
     local_lookups = _local_lookups(ctx)
@@ -136,19 +140,24 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str]]:
         return
     for found in repo_calls(ctx):
         if found.is_read:
-            yield found.node, syntax.call_name(found.node) or found.function
+            iteration = innermost_iteration(ctx, found.node)
+            if iteration is not None:
+                yield found.node, syntax.call_name(found.node) or found.function, iteration
     lookups = [name for name in ctx.calls_by_function() if _is_lookup_name(name)]
     for call in ctx.calls_named(lookups):
+        iteration = innermost_iteration(ctx, call)
+        if iteration is None:
+            continue
         name = syntax.call_name(call)
         if name is None or not _is_lookup_name(name.rsplit(".", 1)[-1]):
             continue
         if "." not in name:
             if name in local_lookups:
-                yield call, name
+                yield call, name, iteration
             continue
         resolved = resolve(ctx, call)
         if resolved is not None and _is_context_lookup(ctx, call, *resolved):
-            yield call, name
+            yield call, name, iteration
 
 
 def _is_lookup_name(function: str) -> bool:
@@ -194,7 +203,7 @@ def _local_lookups(ctx: FileContext) -> frozenset[str]:
     contributions: dict[int, set[str]] = {}
     for node in reads:
         definition = enclosing_def(ctx, node)
-        named = syntax.def_name(definition) if definition is not None else None
+        named = definition_name(ctx, definition) if definition is not None else None
         if definition is not None and named is not None and _is_lookup_name(named[1]):
             contributions.setdefault(definition.start_byte, set()).add(named[1])
     return summaries.unit_summary(ctx, "ecto.local_lookups", contributions)

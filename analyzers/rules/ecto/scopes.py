@@ -17,12 +17,22 @@ from analyzers.context import FileContext
 
 def definitions(ctx: FileContext) -> syntax.Enclosing:
     """Every ``def``-like call of the file, for :meth:`syntax.Enclosing.around` lookups."""
+    # Whether a def-named call really defines a function is asked only of those looked up.
     return ctx.memo(
         "ecto.definitions",
         lambda: syntax.Enclosing(
-            c for c in ctx.calls_named(syntax.DEF_KEYWORDS) if syntax.def_name(c) is not None
+            ctx.calls_named(syntax.DEF_KEYWORDS), lambda c: definition_name(ctx, c) is not None
         ),
     )
+
+
+def definition_name(ctx: FileContext, node: Node) -> tuple[str, str] | None:
+    """``syntax.def_name(node)``, computed once per node of the file."""
+    names: dict[Node, tuple[str, str] | None] = ctx.memo("ecto.definition_names", dict)
+    if node in names:
+        return names[node]
+    named = names[node] = syntax.def_name(node)
+    return named
 
 
 def modules(ctx: FileContext) -> syntax.Enclosing:
@@ -30,7 +40,7 @@ def modules(ctx: FileContext) -> syntax.Enclosing:
     return ctx.memo(
         "ecto.modules",
         lambda: syntax.Enclosing(
-            c for c in ctx.calls_named(("defmodule",)) if syntax.module_name(c) is not None
+            ctx.calls_named(("defmodule",)), lambda c: syntax.module_name(c) is not None
         ),
     )
 

@@ -32,6 +32,10 @@ PIECES = (
     "Ecto.Multi.run(m, :x, fn _, _ -> {} end)",
     "unless Repo.exists?(q), do: Repo.insert!({})",
     "defmodule Mix.Tasks.Seed do\n{}\nend\n",
+    "alias MyApp.Repo, as: DB\n{}",
+    "alias MyApp.{Repo, Accounts}\n{}",
+    "DB.insert({}) && __MODULE__.Repo.get(1) && repo().all({}) && :ets.new(:a, {})",
+    "post.comments.all({}) && Enum.map({}, &Repo.get(X, &1))",
 )
 
 

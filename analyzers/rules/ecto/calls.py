@@ -91,6 +91,24 @@ def aliases_for(ctx: FileContext, node: Node) -> ModuleAliases | None:
 def resolve(ctx: FileContext, call: Node) -> tuple[str, str] | None:
     """``(full module, function)`` of a remote call, module aliases applied."""
     aliases = aliases_for(ctx, call)
+    target = call.child_by_field_name("target")
+    if target is not None and target.type == "dot":
+        left = target.child_by_field_name("left")
+        right = target.child_by_field_name("right")
+        if left is not None and right is not None and left.type != "call":
+            # The answer depends only on the module's aliases and the text either side of
+            # the dot: most files call a few receivers (Repo, Enum) many times.
+            key = (id(aliases), left.text, right.text)
+            cache: dict[tuple[int, bytes | None, bytes | None], tuple[str, str] | None]
+            cache = ctx.memo("ecto.resolved", dict)
+            if key in cache:
+                return cache[key]
+            found = cache[key] = _resolve(call, aliases)
+            return found
+    return _resolve(call, aliases)
+
+
+def _resolve(call: Node, aliases: ModuleAliases | None) -> tuple[str, str] | None:
     if aliases is None:
         name = syntax.call_name(call)
         if name is None or "." not in name or not name[:1].isupper():

@@ -1,4 +1,4 @@
-"""Byte-range lookups of the Ecto rules answer what climbing the parents answers."""
+"""Per-file lookups of the Ecto rules answer what climbing parents or resolving afresh answers."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.rules.ecto import scopes, writes
 from analyzers.rules.ecto.calls import (
+    _resolve,
+    aliases_for,
     in_transaction,
     repo_calls,
+    resolve,
     transaction_helpers,
     transaction_scope_climbing,
 )
@@ -93,3 +96,38 @@ def test_lookups_on_a_written_module() -> None:
         ("def", "plain"),
     ]
     assert {scopes.module_name_at(ctx, n) for n in inserts} == {"MyApp.Accounts"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(sources())
+def test_cached_resolution_matches_resolving_each_call(source: bytes) -> None:
+    ctx = _context(source)
+    calls = [n for n in _nodes(ctx) if n.type == "call"]
+    for call in calls + calls:  # the second round reads the cache
+        assert resolve(ctx, call) == _resolve(call, aliases_for(ctx, call)), (source, call)
+
+
+def test_resolution_is_cached_per_module_aliases() -> None:
+    ctx = _context(
+        dedent(
+            """
+            DB.insert(x)
+
+            defmodule MyApp.A do
+              alias MyApp.Repo, as: DB
+              def a(x), do: DB.insert(x)
+            end
+
+            defmodule MyApp.B do
+              alias Other.Store, as: DB
+              def b(x), do: DB.insert(x)
+            end
+            """
+        ).encode()
+    )
+    inserts = ctx.calls_named(["insert"])
+    assert [resolve(ctx, c) for c in inserts * 2] == [
+        ("DB", "insert"),
+        ("MyApp.Repo", "insert"),
+        ("Other.Store", "insert"),
+    ] * 2

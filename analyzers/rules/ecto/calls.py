@@ -167,6 +167,8 @@ def repo_calls(ctx: FileContext) -> list[RepoCall]:
 
     def build() -> list[RepoCall]:
         found: list[RepoCall] = []
+        # Resolved module -> the repo it is (None: not one); a file names a few modules.
+        repos: dict[str, str | None] = {}
         for call in ctx.calls_named(REPO_FUNCTIONS):
             target = syntax.call_target(call)
             if target is None or target.type != "dot":
@@ -174,9 +176,13 @@ def repo_calls(ctx: FileContext) -> list[RepoCall]:
             resolved = resolve(ctx, call)
             if resolved is None:
                 continue
-            module = _macro_aliased_repo(ctx, resolved[0]) or resolved[0]
-            if is_repo_module(ctx, module):
-                found.append(RepoCall(call, module, resolved[1]))
+            if resolved[0] in repos:
+                repo = repos[resolved[0]]
+            else:
+                module = _macro_aliased_repo(ctx, resolved[0]) or resolved[0]
+                repo = repos[resolved[0]] = module if is_repo_module(ctx, module) else None
+            if repo is not None:
+                found.append(RepoCall(call, repo, resolved[1]))
         return found
 
     return ctx.memo("ecto.repo_calls", build)

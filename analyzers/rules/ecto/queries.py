@@ -143,7 +143,10 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
             iteration = innermost_iteration(ctx, found.node)
             if iteration is not None:
                 yield found.node, syntax.call_name(found.node) or found.function, iteration
-    lookups = [name for name in ctx.calls_by_function() if _is_lookup_name(name)]
+    # Every distinct function name of the file: the test is inlined.
+    lookups = [
+        name for name in ctx.calls_by_function() if name.startswith(_LOOKUP) and len(name) > 5
+    ]
     for call in ctx.calls_named(lookups):
         iteration = innermost_iteration(ctx, call)
         if iteration is None:
@@ -160,8 +163,11 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
             yield call, name, iteration
 
 
+_LOOKUP = ("get_", "list_")
+
+
 def _is_lookup_name(function: str) -> bool:
-    return function.startswith(("get_", "list_")) and len(function) > 5
+    return function.startswith(_LOOKUP) and len(function) > 5
 
 
 def _is_context_lookup(ctx: FileContext, call: Node, module: str, function: str) -> bool:

@@ -60,4 +60,11 @@ def enclosing_module(ctx: FileContext, node: Node) -> Node | None:
 def module_name_at(ctx: FileContext, node: Node) -> str | None:
     """The name written in the innermost ``defmodule`` around ``node`` (None outside one)."""
     module = enclosing_module(ctx, node)
-    return syntax.module_name(module) if module is not None else None
+    if module is None:
+        return None
+    # Asked per repo call (EC004) and per definition (EC002): read each module's name once.
+    names: dict[Node, str | None] = ctx.memo("ecto.module_names", dict)
+    if module in names:
+        return names[module]
+    name = names[module] = syntax.module_name(module)
+    return name

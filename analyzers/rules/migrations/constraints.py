@@ -32,6 +32,7 @@ from analyzers.rules.migrations.model import (
 COLUMN_CALLS = frozenset({"add", "add_if_not_exists", "modify"})
 CONSTRAINT_DDL = frozenset({"create", "create_if_not_exists"})
 CONSTRAINT_FUNCTIONS = frozenset({"constraint"})
+TIMESTAMPS = frozenset({"timestamps"})
 
 NOT_NULL_ON_EXISTING_TABLE = RuleMeta(
     code="MG003",
@@ -136,13 +137,20 @@ def _altered_existing_table(ctx: FileContext, module: MigrationModule, call: Nod
     return name or ""
 
 
-def _column_calls(ctx: FileContext) -> Iterator[tuple[MigrationModule, Node, str]]:
-    for module, call in ddl_calls(ctx, COLUMN_CALLS):
-        if not module.is_postgres:
-            continue
-        table = _altered_existing_table(ctx, module, call)
-        if table is not None:
-            yield module, call, table
+def _column_calls(ctx: FileContext) -> list[tuple[MigrationModule, Node, str]]:
+    """Column add/modify calls in ``alter table`` of existing tables (read once for MG003, MG004)."""
+
+    def build() -> list[tuple[MigrationModule, Node, str]]:
+        found: list[tuple[MigrationModule, Node, str]] = []
+        for module, call in ddl_calls(ctx, COLUMN_CALLS):
+            if not module.is_postgres:
+                continue
+            table = _altered_existing_table(ctx, module, call)
+            if table is not None:
+                found.append((module, call, table))
+        return found
+
+    return ctx.memo("migrations.constraints.column_calls", build)
 
 
 def _column(ctx: FileContext, call: Node) -> str:
@@ -202,7 +210,7 @@ def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
 
 def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     """``timestamps()`` in ``alter table`` adds two NOT NULL columns with no default."""
-    for module, call in ddl_calls(ctx, frozenset({"timestamps"})):
+    for module, call in ddl_calls(ctx, TIMESTAMPS):
         if not module.is_postgres:
             continue
         table = _altered_existing_table(ctx, module, call)

@@ -77,9 +77,7 @@ class MigrationModule:
         if self._forward_calls is None:
             calls: list[Node] = []
             for definition in self.forward_defs:
-                calls.extend(
-                    n for n in syntax.walk(definition) if n.type == "call" and n != definition
-                )
+                calls.extend(_walk_calls(definition))
             self._forward_calls = calls
         return self._forward_calls
 
@@ -286,27 +284,38 @@ def _read_modules(ctx: FileContext) -> list[MigrationModule]:
     return modules
 
 
-def _forward_calls(ctx: FileContext, definitions: list[Node]) -> list[Node] | None:
+def _walk_calls(definition: Node) -> list[Node]:
+    """The calls inside ``definition`` (not itself), in pre-order."""
+    return [n for n in syntax.walk(definition) if n.type == "call" and n != definition]
+
+
+def _forward_calls(ctx: FileContext, definitions: list[Node]) -> list[Node]:
     """What :meth:`MigrationModule.forward_calls` walks to, cut out of the file's calls.
 
     The file's calls (one query, usually already made for other rules) are in
-    document order, enclosing calls first, which is a walk's pre-order; each
-    definition's calls are the run that starts inside it. None (walk instead)
-    for a tree with syntax errors, where zero-width and recovered nodes make
-    that equivalence harder to trust.
+    document order, enclosing calls first, which is a walk's pre-order. A
+    ``def`` call's descendants are exactly the calls that start after its
+    first byte (its ``def`` keyword is no call) and before its end: siblings
+    never reach into it. A definition with a syntax error is walked instead,
+    since its recovered nodes may tie in position and the order then rests on
+    the query's capture order.
     """
-    if not definitions or ctx.root.has_error:
-        return None
     calls = ctx.nodes("call")
     found: list[Node] = []
     for definition in definitions:
+        if definition.has_error:
+            found.extend(_walk_calls(definition))
+            continue
         start, end = definition.start_byte, definition.end_byte
-        at = bisect.bisect_left(calls, start, key=_START)
-        for call in calls[at:]:
+        # Indexes, not a slice: a slice would copy the rest of the file's calls per definition.
+        at = bisect.bisect_right(calls, start, key=_START)
+        while at < len(calls):
+            call = calls[at]
             if call.start_byte >= end:
                 break
-            if call != definition and call.end_byte <= end:
+            if call.end_byte <= end:
                 found.append(call)
+            at += 1
     return found
 
 

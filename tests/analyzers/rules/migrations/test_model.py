@@ -84,10 +84,13 @@ def _source(statements: list[str], definition: str, helpers: bool) -> str:
 @st.composite
 def migrations(draw: st.DrawFn) -> bytes:
     """A generated migration; sometimes cut or spliced so the tree has syntax errors."""
-    statements = draw(st.lists(st.sampled_from(STATEMENTS), max_size=8))
-    definition = draw(st.sampled_from(["change", "up"]))
-    source = _source(statements, definition, draw(st.booleans())).encode()
-    if draw(st.integers(0, 3)) == 0:
+    source = b""
+    # One module, or several in one file (each with its own forward code).
+    for _ in range(draw(st.integers(1, 3))):
+        statements = draw(st.lists(st.sampled_from(STATEMENTS), max_size=8))
+        definition = draw(st.sampled_from(["change", "up"]))
+        source += _source(statements, definition, draw(st.booleans())).encode()
+    if draw(st.integers(0, 2)) == 0:
         at = draw(st.integers(0, len(source)))
         width = draw(st.integers(1, 12))
         source = source[:at] + source[at + width :]
@@ -104,7 +107,7 @@ def _every_node(node: Node) -> Iterator[Node]:
     yield from syntax.walk(node)
 
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -16,6 +16,13 @@ to the real offsets. Anything else (skeleton edited, units added or removed,
 a reused fix pointing into a changed unit) re-runs the scope on the whole file.
 Callers that never pass a previous state (the CLI) get exactly the one-shot
 analysis.
+
+This runs on every keystroke, so apart from the layout walk nothing in it is
+proportional to the number of units: what changed is found by comparing the
+two sources once (:func:`analyzers.units.changed_units`), the compact source
+is assembled from the skeleton (kept from the first re-check on) and the
+changed units, offsets are mapped by bisection, and summary unions come from
+per-name counts.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from operator import itemgetter
 
 from tree_sitter import Node, Tree
 
@@ -33,11 +42,32 @@ from analyzers.model import Edit, Finding, Fix
 from analyzers.parsing import edit_tree, parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule
-from analyzers.units import Layout, layout
+from analyzers.units import Layout, changed_span, changed_units, layout
 
 _NOTHING: frozenset[str] = frozenset()
 RunRules = Callable[[FileContext, Sequence[Rule]], list[Finding]]
 OffsetMap = Callable[[int], int | None]
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A layout's gaps joined without separators, and where each gap starts in ``text``.
+
+    It stays the same while only unit contents change, so it is built once and
+    every compact source is assembled from it and the changed units.
+    """
+
+    text: bytes
+    starts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, source: bytes, units: Layout) -> Skeleton:
+        """The skeleton of ``source`` cut along ``units``."""
+        gaps = units.gaps(source)
+        starts = [0]
+        for gap in gaps[:-1]:
+            starts.append(starts[-1] + len(gap))
+        return cls(b"".join(gaps), tuple(starts))
 
 
 @dataclass
@@ -45,11 +75,15 @@ class ScopeCache:
     """What the last analysis of one scope left: per-unit findings and summary contributions."""
 
     layout: Layout
-    texts: list[bytes]
-    skeleton: bytes
+    source: bytes
     per_unit: list[list[Finding]]
     outside: list[Finding]
     summaries: dict[str, list[frozenset[str]]]
+    # Per summary key, how many units contribute each name: the union of the
+    # unchanged units' contributions without a pass over every unit.
+    counts: dict[str, dict[str, int]]
+    # Built on the first incremental re-check and carried along while it holds.
+    skeleton: Skeleton | None = None
     # The last compact source and its tree, and which units it kept: typing in the
     # same function again re-parses it incrementally instead of from scratch.
     compact: tuple[tuple[int, ...], bytes, Tree] | None = None
@@ -97,63 +131,83 @@ def map_finding(finding: Finding, mapping: OffsetMap) -> Finding | None:
     return replace(finding, start=start, end=end, fixes=tuple(fixes))
 
 
-def _moved(old: Layout, new: Layout, dirty: set[int]) -> OffsetMap:
-    """Old offsets to new ones when only unit contents changed (None inside a changed unit)."""
-    points: list[int] = []
-    shifts: list[int] = []
-    for (old_start, old_end), (new_start, new_end) in zip(old.spans, new.spans, strict=True):
-        points.extend((old_start, old_end))
-        shifts.extend((new_start - old_start, new_end - old_end))
-    dirty_spans = [old.spans[i] for i in dirty]
+_start = itemgetter(0)
+
+
+def _moved(old: Layout, new: Layout, dirty: Sequence[int]) -> OffsetMap:
+    """Old offsets to new ones when only unit contents changed (None inside a changed unit).
+
+    An offset moves as the last unit start or end at or before it did.
+    """
+    old_spans, new_spans = old.spans, new.spans
+    dirty_spans = [old_spans[i] for i in dirty]
 
     def mapping(offset: int) -> int | None:
         if any(start < offset < end for start, end in dirty_spans):
             return None
-        index = bisect.bisect_right(points, offset) - 1
-        return offset + (shifts[index] if index >= 0 else 0)
+        index = bisect.bisect_right(old_spans, offset, key=_start) - 1
+        if index < 0:
+            return offset
+        start, end = old_spans[index]
+        if offset < end:
+            return offset + new_spans[index][0] - start
+        return offset + new_spans[index][1] - end
 
     return mapping
 
 
 @dataclass(frozen=True)
 class Compact:
-    """The skeleton plus some units, and how its offsets map back to the real source."""
+    """The skeleton plus some units, and how its offsets map back to the real source.
+
+    The compact source is made of pieces: each gap of the real source, and the
+    kept units. A compact offset belongs to the last piece starting at or
+    before it. Kept units are few and checked one by one; the gaps are found by
+    bisection in the skeleton, so nothing here is proportional to the file.
+    """
 
     source: bytes
-    compact_starts: list[int]
-    real_starts: list[int]
+    units: Layout
+    skeleton: Skeleton
+    # (compact start, compact end, real start) of each kept unit, in order.
+    kept: tuple[tuple[int, int, int], ...]
 
     def to_real(self, offset: int) -> int | None:
         """The real offset of a compact one."""
-        index = bisect.bisect_right(self.compact_starts, offset) - 1
-        if index < 0:
+        if offset < 0:
             return None
-        return self.real_starts[index] + offset - self.compact_starts[index]
+        before = 0
+        for start, end, real in self.kept:
+            if offset < start:
+                break
+            if offset < end:
+                return real + offset - start
+            before += end - start
+        at = offset - before
+        gap = bisect.bisect_right(self.skeleton.starts, at) - 1
+        return self.units.gap_start(gap) + at - self.skeleton.starts[gap]
 
 
-def compact_source(source: bytes, units: Layout, keep: Sequence[int]) -> Compact:
-    """``source`` without the units not in ``keep``."""
-    kept = set(keep)
+def compact_source(
+    source: bytes, units: Layout, keep: Sequence[int], skeleton: Skeleton
+) -> Compact:
+    """``source`` without the units not in ``keep`` (``skeleton``: the one of ``source``)."""
     pieces: list[bytes] = []
-    compact_starts: list[int] = []
-    real_starts: list[int] = []
+    kept: list[tuple[int, int, int]] = []
     length = 0
     position = 0
-
-    def add(start: int, end: int) -> None:
-        nonlocal length
-        compact_starts.append(length)
-        real_starts.append(start)
+    for index in sorted(keep):
+        # Unit ``index`` sits where gap ``index`` ends, that is where gap ``index + 1`` starts.
+        cut = skeleton.starts[index + 1]
+        start, end = units.spans[index]
+        pieces.append(skeleton.text[position:cut])
         pieces.append(source[start:end])
+        length += cut - position
+        kept.append((length, length + end - start, start))
         length += end - start
-
-    for index, (start, end) in enumerate(units.spans):
-        add(position, start)
-        if index in kept:
-            add(start, end)
-        position = end
-    add(position, len(source))
-    return Compact(b"".join(pieces), compact_starts, real_starts)
+        position = cut
+    pieces.append(skeleton.text[position:])
+    return Compact(b"".join(pieces), units, skeleton, tuple(kept))
 
 
 def _attribute(
@@ -183,9 +237,29 @@ def _contributions(
     return result
 
 
-def _totals(summaries: dict[str, list[frozenset[str]]]) -> dict[str, frozenset[str]]:
-    totals = {key: frozenset().union(*values) for key, values in summaries.items()}
-    return {key: names for key, names in totals.items() if names}
+def _counts(summaries: dict[str, list[frozenset[str]]]) -> dict[str, dict[str, int]]:
+    """Per summary key, how many units contribute each name (names of no unit left out)."""
+    counts: dict[str, dict[str, int]] = {}
+    for key, values in summaries.items():
+        tally: dict[str, int] = {}
+        for names in values:
+            for name in names:
+                tally[name] = tally.get(name, 0) + 1
+        counts[key] = tally
+    return counts
+
+
+def _union_except(
+    tally: dict[str, int], contributions: list[frozenset[str]], left_out: Sequence[int]
+) -> frozenset[str]:
+    """The union of every unit's ``contributions`` but those of the units ``left_out``."""
+    gone: dict[str, int] = {}
+    for index in left_out:
+        for name in contributions[index]:
+            gone[name] = gone.get(name, 0) + 1
+    if not gone:
+        return frozenset(tally)
+    return frozenset(name for name, count in tally.items() if count > gone.get(name, 0))
 
 
 def run_scope(
@@ -196,28 +270,31 @@ def run_scope(
     run_rules: RunRules,
 ) -> tuple[list[Finding], ScopeCache]:
     """Findings of ``rules`` (all of one ``scope``) on ``ctx``, reusing ``previous`` when it can."""
-    units = layout(ctx.tree, scope)
-    texts = units.texts(ctx.source)
-    skeleton = units.skeleton(ctx.source)
-    if previous is not None and previous.skeleton == skeleton:
-        reused = _incremental(ctx, rules, scope, units, texts, previous, run_rules)
+    units = layout(ctx.tree, scope, ctx.source)
+    if previous is not None:
+        reused = _incremental(ctx, rules, scope, units, previous, run_rules)
         if reused is not None:
-            return [f for unit in reused.per_unit for f in unit] + reused.outside, reused
+            return [*chain.from_iterable(reused.per_unit), *reused.outside], reused
     found = run_rules(ctx, rules)
     per_unit, outside = _attribute(units, found)
     summaries = _contributions(units, unit_summaries.recorded(ctx), lambda offset: offset)
-    return found, ScopeCache(units, texts, skeleton, per_unit, outside, summaries)
+    return found, ScopeCache(units, ctx.source, per_unit, outside, summaries, _counts(summaries))
 
 
 def _parse_compact(
-    source: bytes, kept: tuple[int, ...], last: tuple[tuple[int, ...], bytes, Tree] | None
+    source: bytes,
+    kept: tuple[int, ...],
+    last: tuple[tuple[int, ...], bytes, Tree] | None,
+    broken: bool = False,
 ) -> Tree:
     """Parse a compact source, incrementally from the last one when it kept the same units.
 
     A result with errors is parsed again from scratch: error recovery after an
-    incremental parse can differ from a fresh one.
+    incremental parse can differ from a fresh one. ``broken`` (the kept units
+    have errors in the whole file, so the compact source almost surely has
+    them too) goes straight to the fresh parse instead of paying for both.
     """
-    if last is None or last[0] != kept:
+    if last is None or last[0] != kept or broken:
         return parse_elixir(source)
     _, old, tree = last
     start, old_end, _ = changed_span(old, source)
@@ -225,28 +302,6 @@ def _parse_compact(
     edit_tree(tree, old, source, start, old_end)
     reparsed = parse_elixir(source, tree)
     return parse_elixir(source) if reparsed.root_node.has_error else reparsed
-
-
-def changed_span(old: bytes, new: bytes) -> tuple[int, int, int]:
-    """``(start, old_end, new_end)``: the one stretch where ``old`` and ``new`` differ."""
-    shortest = min(len(old), len(new))
-    before, after = memoryview(old), memoryview(new)
-    low, high = 0, shortest
-    while low < high:
-        middle = (low + high + 1) // 2
-        if before[:middle] == after[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    prefix = low
-    low, high = 0, shortest - prefix
-    while low < high:
-        middle = (low + high + 1) // 2
-        if before[len(old) - middle :] == after[len(new) - middle :]:
-            low = middle
-        else:
-            high = middle - 1
-    return prefix, len(old) - low, len(new) - low
 
 
 def errors_only_in(root: Node, spans: set[tuple[int, int]]) -> bool:
@@ -310,26 +365,27 @@ def _incremental(
     rules: Sequence[Rule],
     scope: str,
     units: Layout,
-    texts: list[bytes],
     previous: ScopeCache,
     run_rules: RunRules,
 ) -> ScopeCache | None:
-    if len(previous.texts) != len(texts):
+    dirty = changed_units(previous.source, previous.layout, ctx.source, units)
+    if dirty is None:
         return None
-    dirty = [
-        i for i, (old, new) in enumerate(zip(previous.texts, texts, strict=True)) if old != new
-    ]
     if not dirty:
         return previous
-    changed = set(dirty)
     if sum(units.spans[i][1] - units.spans[i][0] for i in dirty) * 2 > len(ctx.source):
         # Re-parsing most of the file costs more than checking it whole.
         return None
-    moved = _moved(previous.layout, units, changed)
-    per_unit: list[list[Finding]] = []
+    changed = set(dirty)
+    moved = _moved(previous.layout, units, dirty)
+    # The lists of units without findings are shared with ``previous``: never
+    # appended to, a unit that gains a finding below gets a new list.
+    per_unit = list(previous.per_unit)
+    owned = set(dirty)
+    for index in dirty:
+        per_unit[index] = []
     for index, old_findings in enumerate(previous.per_unit):
-        if index in changed:
-            per_unit.append([])
+        if not old_findings or index in changed:
             continue
         kept: list[Finding] = []
         for finding in old_findings:
@@ -337,15 +393,19 @@ def _incremental(
             if mapped is None:
                 return None
             kept.append(mapped)
-        per_unit.append(kept)
+        per_unit[index] = kept
+        owned.add(index)
     kept_spans = [units.spans[i] for i in dirty]
     if not errors_only_in(ctx.tree.root_node, set(kept_spans)):
         # An error outside the changed units (or reaching into the skeleton) can
         # make neighbouring code parse differently once cut out.
         return None
-    compact = compact_source(ctx.source, units, dirty)
-    compact_tree = _parse_compact(compact.source, tuple(dirty), previous.compact)
-    compact_spans = layout(compact_tree, scope).spans
+    skeleton = previous.skeleton or Skeleton.of(ctx.source, units)
+    compact = compact_source(ctx.source, units, dirty, skeleton)
+    compact_tree = _parse_compact(
+        compact.source, tuple(dirty), previous.compact, ctx.tree.root_node.has_error
+    )
+    compact_spans = layout(compact_tree, scope, compact.source).spans
     if [(compact.to_real(a), compact.to_real(b)) for a, b in compact_spans] != kept_spans:
         return None
     if compact_tree.root_node.has_error and not (
@@ -358,31 +418,64 @@ def _incremental(
     partial = FileContext(
         compact.source, ctx.path, ctx.language, compact_tree, config=ctx.config, facts=ctx.facts
     )
-    clean = [i for i in range(len(texts)) if i not in changed]
     for key, contributions in previous.summaries.items():
-        unit_summaries.seed(partial, key, frozenset().union(*(contributions[i] for i in clean)))
+        seeded = _union_except(previous.counts[key], contributions, dirty)
+        unit_summaries.seed(partial, key, seeded)
     outside: list[Finding] = []
     for finding in run_rules(partial, rules):
         mapped = map_finding(finding, compact.to_real)
         if mapped is None:
             return None
         owner = units.unit_at(mapped.start)
-        (per_unit[owner] if owner is not None else outside).append(mapped)
-    summaries = {key: list(values) for key, values in previous.summaries.items()}
-    fresh = _contributions(units, unit_summaries.recorded(partial), compact.to_real)
-    for key in set(summaries) | set(fresh):
-        values = summaries.setdefault(key, [frozenset() for _ in texts])
-        for index in dirty:
-            values[index] = fresh[key][index] if key in fresh else frozenset()
-    if _totals(summaries) != _totals(previous.summaries):
+        if owner is None:
+            outside.append(mapped)
+            continue
+        if owner not in owned:
+            per_unit[owner] = list(per_unit[owner])
+            owned.add(owner)
+        per_unit[owner].append(mapped)
+    summaries = _updated_summaries(previous, units, dirty, partial, compact)
+    if summaries is None:
         # The unchanged units' findings were computed with the old summary.
         return None
     return ScopeCache(
         units,
-        texts,
-        previous.skeleton,
+        ctx.source,
         per_unit,
         outside,
-        summaries,
+        *summaries,
+        skeleton,
         (tuple(dirty), compact.source, compact_tree),
     )
+
+
+def _updated_summaries(
+    previous: ScopeCache,
+    units: Layout,
+    dirty: Sequence[int],
+    partial: FileContext,
+    compact: Compact,
+) -> tuple[dict[str, list[frozenset[str]]], dict[str, dict[str, int]]] | None:
+    """Summaries and counts with the changed units' new contributions (None if a union changed)."""
+    summaries = {key: list(values) for key, values in previous.summaries.items()}
+    counts = {key: dict(tally) for key, tally in previous.counts.items()}
+    fresh = _contributions(units, unit_summaries.recorded(partial), compact.to_real)
+    for key in set(summaries) | set(fresh):
+        values = summaries.setdefault(key, [_NOTHING] * len(units.spans))
+        tally = counts.setdefault(key, {})
+        before = previous.counts.get(key, {})
+        touched: set[str] = set()
+        for index in dirty:
+            old, new = values[index], fresh[key][index] if key in fresh else _NOTHING
+            values[index] = new
+            for name in old - new:
+                touched.add(name)
+                tally[name] -= 1
+                if not tally[name]:
+                    del tally[name]
+            for name in new - old:
+                touched.add(name)
+                tally[name] = tally.get(name, 0) + 1
+        if any((name in tally) != (name in before) for name in touched):
+            return None
+    return summaries, counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 import pytest
@@ -176,7 +177,7 @@ def test_an_edit_inside_one_definition_reparses_only_the_skeleton_and_that_defin
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parsed: list[int] = []
-    original = incremental.parse_elixir
+    original = parse_elixir
 
     def recording(source: bytes) -> object:
         parsed.append(len(source))
@@ -254,3 +255,120 @@ def test_typing_into_one_definition_matches_fresh_analysis_at_every_keystroke() 
         assert result.findings == fresh(source, CONTEXT_PATH).findings, typed[:end]
         state = result.state
     assert "EC001" in {f.code for f in result.findings}
+
+
+def _pieces(source: bytes, layout: units.Layout, keep: set[int]) -> list[tuple[int, int, int]]:
+    # The original compact source: (compact start, real start, length) of every gap
+    # and every kept unit, in order.
+    pieces: list[tuple[int, int, int]] = []
+    length = position = 0
+    for index, (start, end) in enumerate(layout.spans):
+        for real, size in [(position, start - position)] + (
+            [(start, end - start)] if index in keep else []
+        ):
+            pieces.append((length, real, size))
+            length += size
+        position = end
+    pieces.append((length, position, len(source) - position))
+    return pieces
+
+
+def _to_real_slow(pieces: list[tuple[int, int, int]], offset: int) -> int | None:
+    index = bisect.bisect_right([p[0] for p in pieces], offset) - 1
+    return None if index < 0 else pieces[index][1] + offset - pieces[index][0]
+
+
+@st.composite
+def cut_up(draw: st.DrawFn) -> tuple[bytes, units.Layout, list[int]]:
+    """A source, a layout of it (units may touch, gaps may be empty), and units to keep."""
+    bounds = sorted(draw(st.lists(st.integers(0, 80), max_size=12)))
+    spans = tuple((a, b) for a, b in zip(bounds[0::2], bounds[1::2], strict=False) if a < b)
+    spans = tuple(s for i, s in enumerate(spans) if i == 0 or s[0] >= spans[i - 1][1])
+    keep = draw(st.lists(st.integers(0, max(0, len(spans) - 1)), max_size=3, unique=True))
+    return bytes(range(33, 33 + 90)), units.Layout(spans), keep if spans else []
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=cut_up(), offset=st.integers(-2, 100))
+def test_the_compact_source_and_its_offsets_match_cutting_out_every_other_unit(
+    case: tuple[bytes, units.Layout, list[int]], offset: int
+) -> None:
+    source, layout, keep = case
+    compact = incremental.compact_source(
+        source, layout, keep, incremental.Skeleton.of(source, layout)
+    )
+    pieces = _pieces(source, layout, set(keep))
+    assert compact.source == b"".join(source[real : real + size] for _, real, size in pieces)
+    assert compact.to_real(offset) == _to_real_slow(pieces, offset)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), case=cut_up())
+def test_moved_offsets_match_the_original_point_list(
+    data: st.DataObject, case: tuple[bytes, units.Layout, list[int]]
+) -> None:
+    _, old, dirty = case
+    # Each unit grows or shrinks; the gaps keep their lengths.
+    sizes = [data.draw(st.integers(1, 9)) for _ in old.spans]
+    spans, position, previous_end = [], 0, 0
+    for (start, end), size in zip(old.spans, sizes, strict=True):
+        position += start - previous_end
+        spans.append((position, position + size))
+        position, previous_end = position + size, end
+    new = units.Layout(tuple(spans))
+    points, shifts = [], []
+    for (a, b), (c, d) in zip(old.spans, new.spans, strict=True):
+        points += [a, b]
+        shifts += [c - a, d - b]
+    mapping = incremental._moved(old, new, dirty)
+    for offset in range(-1, 100):
+        if any(old.spans[i][0] < offset < old.spans[i][1] for i in dirty):
+            expected = None
+        else:
+            index = bisect.bisect_right(points, offset) - 1
+            expected = offset + (shifts[index] if index >= 0 else 0)
+        assert mapping(offset) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    contributions=st.lists(st.frozensets(st.sampled_from("abcde"), max_size=3), max_size=8),
+    data=st.data(),
+)
+def test_the_union_of_the_other_units_matches_a_union_over_them(
+    contributions: list[frozenset[str]], data: st.DataObject
+) -> None:
+    left_out = data.draw(st.lists(st.integers(0, max(0, len(contributions) - 1)), unique=True))
+    left_out = left_out if contributions else []
+    (tally,) = incremental._counts({"key": contributions}).values()
+    expected = frozenset().union(
+        *(names for i, names in enumerate(contributions) if i not in left_out)
+    )
+    assert incremental._union_except(tally, contributions, left_out) == expected
+    assert set(tally) == frozenset().union(*contributions)
+
+
+def test_a_definition_with_errors_is_cut_out_and_parsed_once_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The error stays inside place/1: it is re-checked on its own, and its compact
+    # source is parsed fresh at once (an incremental parse would be thrown away).
+    anchor = CONTEXT.index("    Repo.update!(User.changeset")
+    first = (CONTEXT[:anchor] + "x\n    " + CONTEXT[anchor:]).encode()
+    state = again(first, CONTEXT_PATH, again(CONTEXT.encode(), CONTEXT_PATH, None).state).state
+    assert state is not None and state.scopes["definition"].compact is not None
+    parsed: list[bool] = []
+    original = parse_elixir
+
+    def recording(source: bytes, old_tree: object = None) -> object:
+        parsed.append(old_tree is not None)
+        return original(source, old_tree)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(incremental, "parse_elixir", recording)
+    broken = (CONTEXT[:anchor] + "Repo.get!(User, i\n    " + CONTEXT[anchor:]).encode()
+    result = again(broken, CONTEXT_PATH, state)
+    assert result.has_syntax_errors
+    assert result.findings == fresh(broken, CONTEXT_PATH).findings
+    assert parsed == [False]
+    assert result.state is not None
+    assert result.state.scopes["definition"].compact is not None

@@ -48,12 +48,68 @@ def in_document_order(nodes: list[Node]) -> list[Node]:
     return ordered
 
 
-def _index_by_function(calls: list[Node]) -> dict[str, list[Node]]:
+@functools.cache
+def _call_ids(language: Language) -> tuple[int, int, int, int] | None:
+    """(``target`` field, ``right`` field, ``identifier`` kind, ``dot`` kind) ids of a grammar.
+
+    Integer ids instead of names: comparing them costs no string per node. None
+    when the grammar lacks one of them.
+    """
+    target = language.field_id_for_name("target")
+    right = language.field_id_for_name("right")
+    identifier = language.id_for_node_kind("identifier", True)
+    dot = language.id_for_node_kind("dot", True)
+    if not (target and right and identifier and dot):
+        return None
+    return target, right, identifier, dot
+
+
+def _index_by_function(
+    calls: list[Node], language: Language | None = None
+) -> dict[str, list[Node]]:
     """``calls`` keyed by their function identifier, each list in the order of ``calls``.
 
     One pass keyed by the identifier's bytes (decoded once per distinct name):
-    this runs over every call of a file, so it does the fewest node accesses.
+    this runs over every call of a file, so it does the fewest node accesses,
+    by field and kind ids when ``language`` (the calls' grammar) is given.
     """
+    ids = _call_ids(language) if language is not None else None
+    if ids is None:
+        by_bytes = _by_target_bytes(calls)
+    else:
+        target_field, right_field, identifier, dot = ids
+        by_bytes = {}
+        for call in calls:
+            target = call.child_by_field_id(target_field)
+            if target is None:
+                continue
+            kind = target.kind_id
+            if kind == dot:
+                target = target.child_by_field_id(right_field)
+                if target is None or target.kind_id != identifier:
+                    continue
+            elif kind != identifier:
+                continue
+            raw = target.text
+            if raw:
+                found = by_bytes.get(raw)
+                if found is None:
+                    by_bytes[raw] = [call]
+                else:
+                    found.append(call)
+    index: dict[str, list[Node]] = {}
+    for raw, found in by_bytes.items():
+        name = raw.decode("utf-8", "replace")
+        if name in index:
+            # Two invalid byte sequences read alike: one list, still in document order.
+            index[name] = sorted([*index[name], *found], key=_document_order)
+        else:
+            index[name] = found
+    return index
+
+
+def _by_target_bytes(calls: list[Node]) -> dict[bytes, list[Node]]:
+    """``calls`` keyed by their function identifier's bytes, by node type names."""
     by_bytes: dict[bytes, list[Node]] = {}
     for call in calls:
         target = call.child_by_field_name("target")
@@ -73,15 +129,7 @@ def _index_by_function(calls: list[Node]) -> dict[str, list[Node]]:
                 by_bytes[raw] = [call]
             else:
                 found.append(call)
-    index: dict[str, list[Node]] = {}
-    for raw, found in by_bytes.items():
-        name = raw.decode("utf-8", "replace")
-        if name in index:
-            # Two invalid byte sequences read alike: one list, still in document order.
-            index[name] = sorted([*index[name], *found], key=_document_order)
-        else:
-            index[name] = found
-    return index
+    return by_bytes
 
 
 # Nodes of one type already found in a tree before its analysis (by the CLI's fact
@@ -163,7 +211,7 @@ class FileContext:
         an identifier are left out.
         """
         if self._calls_by_function is None:
-            self._calls_by_function = _index_by_function(self.nodes("call"))
+            self._calls_by_function = _index_by_function(self.nodes("call"), self.tree.language)
         return self._calls_by_function
 
     def calls_named(self, functions: Iterable[str]) -> list[Node]:

@@ -50,6 +50,19 @@ class ModuleAliases:
 
 def module_aliases(defmodule: Node, parent: ModuleAliases | None = None) -> ModuleAliases:
     """The aliases declared directly in ``defmodule``'s body (plus those of ``parent``)."""
+    return _module_aliases(defmodule, parent, syntax.do_block(defmodule), None)
+
+
+def _module_aliases(
+    defmodule: Node,
+    parent: ModuleAliases | None,
+    block: Node | None,
+    nested: list[Node] | None,
+) -> ModuleAliases:
+    """:func:`module_aliases`, given the do-block; the ``defmodule`` statements go to ``nested``.
+
+    One pass over the body finds both (each statement's target is read once).
+    """
     raw = syntax.module_name(defmodule) or ""
     name = raw
     if parent is not None and raw and "." not in raw.split(".", 1)[0]:
@@ -59,9 +72,12 @@ def module_aliases(defmodule: Node, parent: ModuleAliases | None = None) -> Modu
     if parent is not None and raw:
         # A nested module is aliased in its parent by its last segment.
         aliases.names[raw.split(".")[0]] = f"{parent.module}.{raw.split('.')[0]}"
-    for statement in syntax.block_statements(syntax.do_block(defmodule)):
-        if syntax.identifier_target(statement) == b"alias":
+    for statement in syntax.block_statements(block):
+        target = syntax.identifier_target(statement)
+        if target == b"alias":
             _read_alias(statement, aliases)
+        elif target == b"defmodule" and nested is not None:
+            nested.append(statement)
     return aliases
 
 
@@ -101,18 +117,26 @@ def aliases_by_module(root: Node) -> list[tuple[Node, ModuleAliases]]:
             return list(cached)
     found: list[tuple[Node, ModuleAliases]] = []
 
-    def visit(node: Node, parent: ModuleAliases | None) -> None:
-        for child in node.named_children:
-            if syntax.identifier_target(child) == b"defmodule":
-                aliases = module_aliases(child, parent)
-                found.append((child, aliases))
-                visit(syntax.do_block(child) or child, aliases)
+    def visit(modules: list[Node], parent: ModuleAliases | None) -> None:
+        for module in modules:
+            block = syntax.do_block(module)
+            nested: list[Node] = []
+            # Without a do-block the call's own children are where nested modules would be.
+            aliases = _module_aliases(module, parent, block, nested if block is not None else None)
+            found.append((module, aliases))
+            if block is None:
+                nested = [c for c in module.named_children if _is_defmodule(c)]
+            visit(nested, aliases)
 
-    visit(root, None)
+    visit([c for c in root.named_children if _is_defmodule(c)], None)
     # The cache holds the root node, so its tree (and its node ids) stay alive while cached;
     # replaced whole, never mutated, so threads analysing other files can read it meanwhile.
     _recent = ((root, found), *_recent[: _RECENT_TREES - 1])
     return list(found)
+
+
+def _is_defmodule(node: Node) -> bool:
+    return syntax.identifier_target(node) == b"defmodule"
 
 
 _RECENT_TREES = 2

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from tree_sitter import Node
+
 from analyzers import syntax
-from analyzers.aliases import aliases_at
+from analyzers.aliases import ModuleAliases, aliases_at, aliases_by_module, module_aliases
 from analyzers.parsing import parse_elixir
+from tests.analyzers.test_syntax import sources
 
 SOURCE = b"""defmodule MyApp.Blog do
   alias MyApp.Repo
@@ -64,3 +68,35 @@ def test_nested_modules_inherit_aliases_and_others_do_not() -> None:
 
 def test_field_access_is_not_a_module_call() -> None:
     assert targets()["post.comments"] is None
+
+
+def _aliases_by_module_reference(root: Node) -> list[tuple[Node, ModuleAliases]]:
+    """Every module with its aliases, one ``module_aliases`` call per module (pre-order)."""
+    found: list[tuple[Node, ModuleAliases]] = []
+
+    def visit(node: Node, parent: ModuleAliases | None) -> None:
+        for child in node.named_children:
+            if syntax.identifier_target(child) == b"defmodule":
+                aliases = module_aliases(child, parent)
+                found.append((child, aliases))
+                visit(syntax.do_block(child) or child, aliases)
+
+    visit(root, None)
+    return found
+
+
+NESTED = (
+    b"defmodule A do\n  alias X.Y\n  defmodule B do\n    alias Z.W, as: Q\n"
+    b"    defmodule C, do: (alias R.S)\n  end\n  alias Late.One\n  # defmodule D\nend\n"
+    b"defmodule E, do: defmodule(F, do: 1)\ndefmodule G do\nrescue\n  defmodule H do end\nend\n"
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(sources())
+def test_aliases_by_module_matches_one_module_at_a_time(source: bytes) -> None:
+    for text in (source, NESTED, SOURCE):
+        root = parse_elixir(text).root_node
+        found = [(m, a.module, a.names) for m, a in aliases_by_module(root)]
+        expected = [(m, a.module, a.names) for m, a in _aliases_by_module_reference(root)]
+        assert found == expected, text

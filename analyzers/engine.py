@@ -11,14 +11,15 @@ from pathlib import PurePath
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from analyzers import budget, heex, suppressions, units
+from analyzers import broken, budget, heex, suppressions, units
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.incremental import IncrementalState, run_scope
-from analyzers.model import Finding
-from analyzers.parsing import elixir_language, parse_elixir
+from analyzers.model import Finding, Fix
+from analyzers.parsing import edit_tree, elixir_language, parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule, all_rules
+from analyzers.units import changed_span
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def analyze(
     rules: Iterable[Rule] | None = None,
     previous: IncrementalState | None = None,
     incremental: bool = False,
+    base: tuple[bytes, Tree] | None = None,
 ) -> AnalysisResult:
     """Analyse one file's bytes.
 
@@ -87,6 +89,11 @@ def analyze(
     ``previous`` when the same document is analysed again after an edit:
     unit-scoped rules then re-check only the units that changed (see
     ``analyzers.incremental``). The findings are the same either way.
+
+    A file whose syntax errors escape its definitions is analysed with its
+    broken definitions set aside (see ``analyzers.broken``). ``base``, an
+    earlier text of the same document with its error-free tree, lets that
+    form be parsed incrementally; the findings are the same without it.
     """
     config = config or Config()
     reason = budget.skip_reason(source, config.max_file_bytes)
@@ -95,7 +102,7 @@ def analyze(
     try:
         with budget.deadline(config.time_budget_ms / 1000):
             return _analyze(
-                source, path, config, facts, tree, language, rules, previous, incremental
+                source, path, config, facts, tree, language, rules, previous, incremental, base
             )
     except budget.BudgetExceeded:
         log.warning("analysis of %s exceeded %d ms: skipped", path, config.time_budget_ms)
@@ -123,6 +130,7 @@ def _analyze(
     rules: Iterable[Rule] | None,
     previous: IncrementalState | None,
     incremental: bool,
+    base: tuple[bytes, Tree] | None,
 ) -> AnalysisResult:
     facts = facts or ProjectFacts()
     lang = language or language_for(path) or ELIXIR
@@ -133,10 +141,14 @@ def _analyze(
         tree = template.tree
     elif tree is None:
         tree = parse_elixir(source)
-    ctx = FileContext(source, path, lang, tree, config=config, facts=facts)
+    result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
+    aside = _set_aside(source, tree, base) if lang == ELIXIR and result.has_syntax_errors else None
+    if aside is not None:
+        ctx = FileContext(aside[0].source, path, lang, aside[1], config=config, facts=facts)
+    else:
+        ctx = FileContext(source, path, lang, tree, config=config, facts=facts)
     if template is not None:
         heex.adopt(ctx, template)
-    result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
     selected = [
         rule
         for rule in (rules if rules is not None else all_rules())
@@ -167,8 +179,51 @@ def _analyze(
         spans = _comment_spans(ctx)
         silenced = suppressions.collect(source, spans, ctx.line_index)
         result.findings = [f for f in result.findings if not silenced.covers(f, ctx.line_index)]
+    if aside is not None:
+        result.findings = _outside(aside[0], result.findings)
     result.findings = _dedupe_sorted(result.findings)
     return result
+
+
+def _set_aside(
+    source: bytes, tree: Tree, base: tuple[bytes, Tree] | None
+) -> tuple[broken.SetAside, Tree] | None:
+    """The set-aside form of a broken file and its tree, if that form parses (see ``analyzers.broken``)."""
+    aside = broken.set_aside(source, tree)
+    if aside is None:
+        return None
+    parsed = _parse_from(aside.source, base)
+    return None if broken.needs_setting_aside(parsed) else (aside, parsed)
+
+
+def _parse_from(source: bytes, base: tuple[bytes, Tree] | None) -> Tree:
+    """Parse ``source``, incrementally from an error-free ``base`` when given.
+
+    A result with errors is parsed again from scratch: error recovery after an
+    incremental parse can differ from a fresh one.
+    """
+    if base is None or base[1].root_node.has_error:
+        return parse_elixir(source)
+    old, tree = base[0], base[1].copy()
+    start, old_end, _ = changed_span(old, source)
+    edit_tree(tree, old, source, start, old_end)
+    parsed = parse_elixir(source, tree)
+    return parse_elixir(source) if parsed.root_node.has_error else parsed
+
+
+def _outside(aside: broken.SetAside, findings: list[Finding]) -> list[Finding]:
+    """``findings`` outside the set-aside definitions, without fixes that would edit them."""
+    kept: list[Finding] = []
+    for finding in findings:
+        if aside.covers(finding.start, finding.end):
+            continue
+        fixes = tuple(f for f in finding.fixes if not _edits_set_aside(aside, f))
+        kept.append(finding if fixes == finding.fixes else replace(finding, fixes=fixes))
+    return kept
+
+
+def _edits_set_aside(aside: broken.SetAside, fix: Fix) -> bool:
+    return any(e.path is None and aside.covers(e.start, e.end) for e in fix.edits)
 
 
 def _run_rules(

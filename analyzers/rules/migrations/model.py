@@ -126,6 +126,7 @@ class MigrationModule:
 
 # "Not in the cache yet" for dict.get on caches whose values may be None.
 _UNREAD: Any = object()
+_NAMES = "migrations.names"
 
 
 def name_of(ctx: FileContext, node: Node) -> str | None:
@@ -195,9 +196,6 @@ def positional(ctx: FileContext, node: Node) -> list[Node]:
 def option(ctx: FileContext, node: Node, key: str) -> Node | None:
     """:func:`syntax.option`, with the options read once per node and file."""
     return shape_of(ctx, node).option(key)
-
-
-_NAMES = "migrations.names"
 
 
 def migration_modules(ctx: FileContext) -> list[MigrationModule]:
@@ -300,6 +298,9 @@ def _forward_calls(ctx: FileContext, definitions: list[Node]) -> list[Node]:
     since its recovered nodes may tie in position and the order then rests on
     the query's capture order.
     """
+    if not definitions:
+        # Nothing to cut: a module without forward code need not query the file's calls.
+        return []
     calls = ctx.nodes("call")
     found: list[Node] = []
     for definition in definitions:

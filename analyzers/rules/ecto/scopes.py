@@ -18,17 +18,28 @@ from analyzers.context import FileContext
 def definitions(ctx: FileContext) -> syntax.Enclosing:
     """Every ``def``-like call of the file, for :meth:`syntax.Enclosing.around` lookups."""
     # Whether a def-named call really defines a function is asked only of those looked up.
+    # The test holds the names dict, not ctx: the memo must not refer back to its context
+    # (a cycle would keep every analysed tree alive until the cyclic collector runs).
+    names = _definition_names(ctx)
     return ctx.memo(
         "ecto.definitions",
         lambda: syntax.Enclosing(
-            ctx.calls_named(syntax.DEF_KEYWORDS), lambda c: definition_name(ctx, c) is not None
+            ctx.calls_named(syntax.DEF_KEYWORDS), lambda c: _named(names, c) is not None
         ),
     )
 
 
 def definition_name(ctx: FileContext, node: Node) -> tuple[str, str] | None:
     """``syntax.def_name(node)``, computed once per node of the file."""
+    return _named(_definition_names(ctx), node)
+
+
+def _definition_names(ctx: FileContext) -> dict[Node, tuple[str, str] | None]:
     names: dict[Node, tuple[str, str] | None] = ctx.memo("ecto.definition_names", dict)
+    return names
+
+
+def _named(names: dict[Node, tuple[str, str] | None], node: Node) -> tuple[str, str] | None:
     if node in names:
         return names[node]
     named = names[node] = syntax.def_name(node)

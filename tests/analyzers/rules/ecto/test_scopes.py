@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from hypothesis import given, settings
 from tree_sitter import Node
 
@@ -10,6 +13,7 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
+from analyzers.registry import all_rules
 from analyzers.rules.ecto import scopes, writes
 from analyzers.rules.ecto.calls import (
     _resolve,
@@ -131,3 +135,36 @@ def test_resolution_is_cached_per_module_aliases() -> None:
         ("MyApp.Repo", "insert"),
         ("Other.Store", "insert"),
     ] * 2
+
+
+def test_a_context_is_freed_without_the_cyclic_collector() -> None:
+    # What the rules memoise must not refer back to the context: a cycle would keep each
+    # analysed tree alive (per keystroke, in the server) until the cyclic collector runs.
+    source = dedent(
+        """
+        defmodule MyApp.Accounts do
+          alias Ecto.Multi
+
+          def get_user(id), do: Repo.get(User, id)
+
+          def create(attrs) do
+            unless Repo.get(User, 1), do: Repo.insert!(%User{id: 1})
+            Repo.insert!(attrs)
+            Repo.update!(attrs)
+            Enum.map(attrs, fn a -> get_user(a) end)
+            Multi.new() |> Multi.insert(:a, attrs) |> Repo.transaction()
+          end
+        end
+        """
+    ).encode()
+    ctx = _context(source)
+    reference = weakref.ref(ctx)
+    gc.disable()
+    try:
+        for rule in all_rules():
+            if rule.code.startswith("EC"):
+                list(rule.check(ctx))
+        del ctx
+        assert reference() is None
+    finally:
+        gc.enable()

@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import chain, compress
 from operator import itemgetter
 
 from tree_sitter import Node, Tree
@@ -384,11 +384,12 @@ def _incremental(
     owned = set(dirty)
     for index in dirty:
         per_unit[index] = []
-    for index, old_findings in enumerate(previous.per_unit):
-        if not old_findings or index in changed:
+    # Only the units that have findings (compress picks them in C, not one by one).
+    for index in compress(range(len(per_unit)), previous.per_unit):
+        if index in changed:
             continue
         kept: list[Finding] = []
-        for finding in old_findings:
+        for finding in previous.per_unit[index]:
             mapped = map_finding(finding, moved)
             if mapped is None:
                 return None

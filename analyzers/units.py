@@ -19,7 +19,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
+from operator import itemgetter, sub
 
 from tree_sitter import Node, Tree
 
@@ -247,9 +247,12 @@ def _same_shifted_suffix(
     old: tuple[tuple[int, int], ...], new: tuple[tuple[int, int], ...], index: int, shift: int
 ) -> int:
     """``index``, or more: from where on every new span is the old one moved by ``shift``."""
-    # Flattened, so that the comparison runs in C (this is every unit after the edit).
-    old_flat = tuple(map(shift.__add__, chain.from_iterable(old[index:])))
-    if old_flat == tuple(chain.from_iterable(new[index:])):
+    # Differences counted in C: this is every unit after the edit, on every keystroke.
+    count = len(old) - index
+    before, after = old[index:], new[index:]
+    starts = list(map(sub, map(_start, after), map(_start, before)))
+    ends = list(map(sub, map(_end, after), map(_end, before)))
+    if starts.count(shift) == count and ends.count(shift) == count:
         return index
     end = len(old)
     while end > index and new[end - 1] == (old[end - 1][0] + shift, old[end - 1][1] + shift):

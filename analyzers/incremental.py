@@ -5,8 +5,11 @@ inside a definition depends only on that definition and the module skeleton
 (headers, aliases, attributes; see :mod:`analyzers.units`), and that what it
 reports outside definitions depends only on the skeleton. ``scope="module"``
 promises the same of top-level modules. Cross-unit facts a rule needs (EC001's
-"local functions that query") go through :meth:`FileContext.unit_summary`,
-whose per-unit contributions are cached here too.
+"local functions that query") go through :func:`analyzers.summaries.unit_summary`,
+whose per-unit contributions are cached here too. When an edit makes a name
+come into or leave a summary, the unchanged units whose text mentions that
+name are re-checked too (a rule only asks a summary about names written in the
+unit it reports in); the others keep their findings.
 
 When only unit contents changed since the previous analysis of the same
 document (same skeleton, same config and facts), the findings of unchanged
@@ -373,6 +376,49 @@ def _incremental(
         return None
     if not dirty:
         return previous
+    for _ in range(_MAX_WIDENINGS):
+        outcome = _recheck(ctx, rules, scope, units, previous, run_rules, dirty)
+        if outcome is None:
+            return None
+        cache, flipped = outcome
+        # The unchanged units' findings were computed with the old summaries: still
+        # right for those that never mention a name that came or went.
+        affected = _mentioning(ctx.source, units, flipped) - set(dirty)
+        if not affected:
+            return cache
+        dirty = sorted({*dirty, *affected})
+    return None
+
+
+# A summary change re-checks the units that mention its names; those re-checks
+# can change a summary again (a helper's helper), but rarely more than twice.
+_MAX_WIDENINGS = 3
+
+
+def _mentioning(source: bytes, units: Layout, names: set[str]) -> set[int]:
+    """Units whose text contains one of ``names`` (a superset of those that use them)."""
+    found: set[int] = set()
+    for name in names:
+        needle = name.encode()
+        at = source.find(needle)
+        while at >= 0:
+            index = units.unit_at(at)
+            if index is not None:
+                found.add(index)
+            at = source.find(needle, at + 1)
+    return found
+
+
+def _recheck(
+    ctx: FileContext,
+    rules: Sequence[Rule],
+    scope: str,
+    units: Layout,
+    previous: ScopeCache,
+    run_rules: RunRules,
+    dirty: Sequence[int],
+) -> tuple[ScopeCache, set[str]] | None:
+    """Re-run ``rules`` on the ``dirty`` units; also the summary names that came or went."""
     if sum(units.spans[i][1] - units.spans[i][0] for i in dirty) * 2 > len(ctx.source):
         # Re-parsing most of the file costs more than checking it whole.
         return None
@@ -435,19 +481,18 @@ def _incremental(
             per_unit[owner] = list(per_unit[owner])
             owned.add(owner)
         per_unit[owner].append(mapped)
-    summaries = _updated_summaries(previous, units, dirty, partial, compact)
-    if summaries is None:
-        # The unchanged units' findings were computed with the old summary.
-        return None
-    return ScopeCache(
+    summaries, counts, flipped = _updated_summaries(previous, units, dirty, partial, compact)
+    cache = ScopeCache(
         units,
         ctx.source,
         per_unit,
         outside,
-        *summaries,
+        summaries,
+        counts,
         skeleton,
         (tuple(dirty), compact.source, compact_tree),
     )
+    return cache, flipped
 
 
 def _updated_summaries(
@@ -456,11 +501,12 @@ def _updated_summaries(
     dirty: Sequence[int],
     partial: FileContext,
     compact: Compact,
-) -> tuple[dict[str, list[frozenset[str]]], dict[str, dict[str, int]]] | None:
-    """Summaries and counts with the changed units' new contributions (None if a union changed)."""
+) -> tuple[dict[str, list[frozenset[str]]], dict[str, dict[str, int]], set[str]]:
+    """Summaries and counts with the changed units' contributions, and names that came or went."""
     summaries = {key: list(values) for key, values in previous.summaries.items()}
     counts = {key: dict(tally) for key, tally in previous.counts.items()}
     fresh = _contributions(units, unit_summaries.recorded(partial), compact.to_real)
+    flipped: set[str] = set()
     for key in set(summaries) | set(fresh):
         values = summaries.setdefault(key, [_NOTHING] * len(units.spans))
         tally = counts.setdefault(key, {})
@@ -477,6 +523,5 @@ def _updated_summaries(
             for name in new - old:
                 touched.add(name)
                 tally[name] = tally.get(name, 0) + 1
-        if any((name in tally) != (name in before) for name in touched):
-            return None
-    return summaries, counts
+        flipped.update(name for name in touched if (name in tally) != (name in before))
+    return summaries, counts, flipped

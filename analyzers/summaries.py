@@ -5,6 +5,11 @@ on other definitions than the one it reports in. It gives its contributions
 here, keyed by an offset inside the definition they come from;
 :mod:`analyzers.incremental` keeps each definition's contribution and, when
 only some definitions are re-analysed, seeds the others' contributions back.
+
+The contract that keeps this cheap: a rule asks a summary only about names
+written in the definition it reports in (a local call's name, the definition's
+own name). When a name comes into or leaves a summary, only the definitions
+whose text contains it are checked again.
 """
 
 from __future__ import annotations

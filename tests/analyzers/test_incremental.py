@@ -209,6 +209,21 @@ def test_a_summary_from_another_definition_still_counts() -> None:
     assert back.findings == first.findings
 
 
+def test_a_summary_change_re_checks_only_the_definitions_that_mention_the_name() -> None:
+    # get_user stops reading the repo: list_owners (which calls it) is re-checked with
+    # the edited get_user, and no other definition is (their findings cannot depend on it).
+    source = CONTEXT.encode()
+    first = again(source, CONTEXT_PATH, None)
+    edited = CONTEXT.replace("do: Repo.get(User, id)", "do: %User{id: id}").encode()
+    second = again(edited, CONTEXT_PATH, first.state)
+    assert second.findings == fresh(edited, CONTEXT_PATH).findings
+    assert second.state is not None
+    cache = second.state.scopes[units.DEFINITION]
+    assert cache.compact is not None
+    rechecked = [edited[cache.layout.spans[i][0] :].split(b"(")[0] for i in cache.compact[0]]
+    assert rechecked == [b"def get_user", b"def list_owners"]
+
+
 def test_a_transaction_in_another_definition_still_counts() -> None:
     # EC002 leaves record/1 alone because checkout/1 calls it in a transaction; editing
     # checkout/1 alone must bring the finding on record/1 back, and undoing it remove it.

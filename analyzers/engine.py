@@ -142,6 +142,8 @@ def _analyze(
     elif tree is None:
         tree = parse_elixir(source)
     result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
+    if base is None and previous is not None:
+        base = previous.base
     aside = _set_aside(source, tree, base) if lang == ELIXIR and result.has_syntax_errors else None
     if aside is not None:
         ctx = FileContext(aside[0].source, path, lang, aside[1], config=config, facts=facts)
@@ -165,6 +167,10 @@ def _analyze(
         if previous is None or not previous.matches(path, config, facts, codes):
             previous = None
         state = IncrementalState(path, config, facts, codes)
+        if ctx.tree.root_node.has_error:
+            state.base = previous.base if previous is not None else None
+        else:
+            state.base = (ctx.source, ctx.tree)
         result.findings = run(ctx, [r for r in selected if r.scope == units.FILE])
         for scope in (units.MODULE, units.DEFINITION):
             batch = [r for r in selected if r.scope == scope]

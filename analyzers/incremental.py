@@ -101,6 +101,9 @@ class IncrementalState:
     facts: ProjectFacts
     codes: tuple[str, ...]
     scopes: dict[str, ScopeCache] = field(default_factory=dict)
+    # The last analysed text that parsed without errors, with its tree: a broken
+    # file's set-aside form is parsed incrementally from it (see analyzers.broken).
+    base: tuple[bytes, Tree] | None = None
 
     def matches(
         self, path: str, config: Config, facts: ProjectFacts, codes: tuple[str, ...]

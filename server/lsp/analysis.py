@@ -253,6 +253,15 @@ class Analyzer:
         self._adopt(doc, analysis, failures)
         return analysis
 
+    def _trim_bases(self) -> None:
+        """Base trees only for documents that keep a tree: the store caps those to save memory."""
+        for uri, state in self._states.items():
+            if state.base is None:
+                continue
+            doc = self.documents.get(uri)
+            if doc is None or doc.tree is None:
+                state.base = None
+
     def _adopt(self, doc: Document, analysis: Analysis, failures: list[RuleFailure]) -> None:
         """Store ``analysis`` if it is still about the open document as it is now."""
         if failures:
@@ -263,6 +272,7 @@ class Analyzer:
                 self._states[doc.uri] = analysis.state
             else:
                 self._states.pop(doc.uri, None)
+            self._trim_bases()
         current = (
             self.documents.get(doc.uri) is doc
             and doc.version == analysis.version

@@ -20,6 +20,7 @@ from analyzers.budget import DEFAULT_MAX_FILE_BYTES
 from analyzers.engine import ELIXIR, language_for
 from analyzers.parsing import edit_tree, elixir_parser
 from analyzers.text import Encoding, LineIndex
+from analyzers.units import changed_span
 from server.lsp.positions import PositionCodec
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Document:
     language: str | None = None
     tree: Tree | None = None
     _index: LineIndex | None = field(default=None, repr=False)
+    # While the tree has syntax errors: the last text that parsed without, and its tree.
+    clean_base: tuple[bytes, Tree] | None = field(default=None, repr=False)
 
     @property
     def index(self) -> LineIndex:
@@ -148,6 +151,7 @@ class DocumentStore:
             other = self._docs.get(uri)
             if other is not None:
                 other.tree = None
+                other.clean_base = None
 
     def change(
         self, uri: str, version: int, changes: Iterable[TextChange], encoding: Encoding
@@ -167,6 +171,9 @@ class DocumentStore:
                 doc.version,
             )
         had_errors = doc.has_syntax_errors
+        if doc.tree is not None and not had_errors:
+            # A copy (cheap: subtrees are shared), as the tree itself is edited below.
+            doc.clean_base = (doc.source, doc.tree.copy())
         edited = False
         for change in changes:
             if change.range is None:
@@ -181,10 +188,26 @@ class DocumentStore:
         else:
             doc.tree = self._parser.parse(doc.source, doc.tree)
             if had_errors and not doc.tree.root_node.has_error:
-                # Error recovery can leave an incremental tree shaped unlike a fresh one.
-                self._full_parse(doc)
+                # Error recovery can leave an incremental tree shaped unlike a fresh one:
+                # parse again from the last error-free tree instead (or from scratch).
+                self._parse_from_clean_base(doc)
+        if not doc.has_syntax_errors:
+            doc.clean_base = None
         self._keep_tree(doc)
         return doc
+
+    def _parse_from_clean_base(self, doc: Document) -> None:
+        """Reparse ``doc`` incrementally from its last error-free tree, else from scratch."""
+        base = doc.clean_base
+        if base is None:
+            self._full_parse(doc)
+            return
+        old, tree = base[0], base[1].copy()
+        start, old_end, _ = changed_span(old, doc.source)
+        edit_tree(tree, old, doc.source, start, old_end)
+        doc.tree = self._parser.parse(doc.source, tree)
+        if doc.tree.root_node.has_error:
+            self._full_parse(doc)
 
     def save(self, uri: str, text: str | None = None) -> Document | None:
         """On save: adopt the saved text if the client sent it, and reparse from scratch."""
@@ -242,4 +265,5 @@ class DocumentStore:
     def _full_parse(self, doc: Document) -> None:
         """Parse from scratch; no tree for other languages or over the size limit."""
         parse = doc.language == ELIXIR and len(doc.source) <= self.parse_limit
+        doc.clean_base = None
         doc.tree = self._parser.parse(doc.source) if parse else None

@@ -186,3 +186,23 @@ def test_each_analysis_hands_the_next_one_its_state() -> None:
     store.close(uri)
     reopened = store.open(uri, "/ws/lib/my_app_web/shop.ex", "elixir", 1, CONTEXT)
     assert analyzer.snapshot(reopened).previous is None
+
+
+def test_the_last_error_free_tree_is_kept_only_while_the_document_keeps_a_tree() -> None:
+    store, analyzer = _store()
+    store.max_trees = 1
+    uri = "file:///ws/lib/my_app_web/shop.ex"
+    doc = store.open(uri, "/ws/lib/my_app_web/shop.ex", "elixir", 1, CONTEXT)
+    first = analyzer.run(doc)
+    assert first.state is not None and first.state.base is not None
+    assert first.state.base[0] == doc.source
+    # A broken edit keeps the base of the last text that parsed without errors.
+    line = CONTEXT.splitlines().index("  def helper(x), do: x")
+    broken = store.change(uri, 2, [TextChange("(", (line, 21, line, 21))], "utf-16")
+    assert broken is not None and broken.has_syntax_errors
+    second = analyzer.run(broken)
+    assert second.state is not None and second.state.base is not None
+    # Another document takes the only tree: this one's base tree goes too.
+    other = store.open("file:///ws/lib/b.ex", "/ws/lib/b.ex", "elixir", 1, TEXT)
+    analyzer.run(other)
+    assert doc.tree is None and second.state.base is None

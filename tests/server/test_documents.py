@@ -166,6 +166,33 @@ def test_tree_is_reparsed_fresh_when_syntax_errors_clear() -> None:
     _same_tree_as_fresh_parse(store, "defmodule A do\n  def f do\n    :ok\n  end\nend\n")
 
 
+def test_errors_clearing_reparse_from_the_last_error_free_tree_not_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Open a bracket, type inside it, close it: the tree after the closing keystroke comes
+    # from the tree before the bracket was opened, and equals a fresh parse.
+    text = "defmodule A do\n  def f(x) do\n    g(x)\n  end\n\n  def h, do: 1\nend\n"
+    store = DocumentStore()
+    doc = store.open(URI, PATH, "elixir", 1, text)
+    full: list[int] = []
+    original = DocumentStore._full_parse
+    monkeypatch.setattr(
+        DocumentStore, "_full_parse", lambda self, d: (full.append(1), original(self, d))[1]
+    )
+    typed = "\n    y = k(x, z"
+    line, column = 2, len("    g(x)")
+    for version, char in enumerate(typed, start=2):
+        line, column = (line + 1, 0) if char == "\n" else (line, column)
+        store.change(URI, version, [TextChange(char, (line, column, line, column))], "utf-8")
+        column += 0 if char == "\n" else 1
+    assert doc.has_syntax_errors and doc.clean_base is not None
+    store.change(URI, 99, [TextChange(")", (line, column, line, column))], "utf-8")
+    assert not doc.has_syntax_errors and doc.clean_base is None
+    assert full == []
+    expected = text.replace("g(x)", "g(x)" + typed + ")")
+    _same_tree_as_fresh_parse(store, expected)
+
+
 def test_save_adopts_the_saved_text_and_reparses() -> None:
     store = DocumentStore()
     store.open(URI, PATH, "elixir", 1, "x = 1\n")

@@ -11,6 +11,7 @@ from tree_sitter import Language, Node, Query, QueryCursor, QueryError, Tree
 
 from analyzers.config import Config
 from analyzers.model import Finding, Fix, RuleMeta, Severity
+from analyzers.presence import Presence
 from analyzers.project import ProjectFacts
 from analyzers.text import LineIndex
 
@@ -174,6 +175,8 @@ class FileContext:
         self._memo: dict[str, Any] = {}
         self._calls_by_function: dict[str, list[Node]] | None = None
         self._line_index: LineIndex | None = None
+        # Set by the engine to one carried over from the document's previous analysis.
+        self.presence = Presence(source)
 
     @property
     def root(self) -> Node:
@@ -186,6 +189,14 @@ class FileContext:
         if self._line_index is None:
             self._line_index = LineIndex(self.source)
         return self._line_index
+
+    def contains(self, needle: bytes) -> bool:
+        """Whether ``needle`` occurs in the source (rules' "could this file concern me?" test).
+
+        Cheaper than ``needle in ctx.source`` while typing: answers carry over
+        from the previous keystroke (see :mod:`analyzers.presence`).
+        """
+        return self.presence.contains(needle)
 
     def nodes(self, node_type: str) -> list[Node]:
         """All named nodes of ``node_type``, in document order (one C-side query per type)."""

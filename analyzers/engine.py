@@ -164,13 +164,17 @@ def _analyze(
         result.findings = run(ctx, selected)
     else:
         codes = tuple(rule.code for rule in selected)
-        if previous is None or not previous.matches(path, config, facts, codes):
-            previous = None
         state = IncrementalState(path, config, facts, codes)
+        if previous is not None and previous.presence is not None:
+            # What the text contains does not depend on settings: carried over regardless.
+            ctx.presence = previous.presence.after_edit(ctx.source)
+        state.presence = ctx.presence
         if ctx.tree.root_node.has_error:
-            state.base = previous.base if previous is not None else None
+            state.base = base
         else:
             state.base = (ctx.source, ctx.tree)
+        if previous is None or not previous.matches(path, config, facts, codes):
+            previous = None
         result.findings = run(ctx, [r for r in selected if r.scope == units.FILE])
         for scope in (units.MODULE, units.DEFINITION):
             batch = [r for r in selected if r.scope == scope]

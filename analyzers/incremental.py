@@ -43,6 +43,7 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix
 from analyzers.parsing import edit_tree, parse_elixir
+from analyzers.presence import Presence
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule
 from analyzers.units import Layout, changed_span, changed_units, layout
@@ -104,6 +105,8 @@ class IncrementalState:
     # The last analysed text that parsed without errors, with its tree: a broken
     # file's set-aside form is parsed incrementally from it (see analyzers.broken).
     base: tuple[bytes, Tree] | None = None
+    # What the analysed text contains, for the next analysis to carry over.
+    presence: Presence | None = None
 
     def matches(
         self, path: str, config: Config, facts: ProjectFacts, codes: tuple[str, ...]

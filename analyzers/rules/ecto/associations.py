@@ -68,7 +68,7 @@ class Load:
 @register(META)
 def check(ctx: FileContext) -> Iterable[Finding]:
     """EC005: association fields read on records loaded without them."""
-    if b"Repo" not in ctx.source:
+    if not ctx.contains(b"Repo"):
         return
     schemas = _schemas(ctx)
     if not schemas:
@@ -92,7 +92,7 @@ def check(ctx: FileContext) -> Iterable[Finding]:
 def _schemas(ctx: FileContext) -> dict[str, SchemaFacts]:
     def build() -> dict[str, SchemaFacts]:
         known: dict[str, SchemaFacts] = dict(ctx.facts.get(SCHEMAS) or {})
-        if b"schema" in ctx.source:
+        if ctx.contains(b"schema"):
             known.update(collect_schemas(ctx.tree))
         return known
 

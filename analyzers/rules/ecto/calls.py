@@ -264,7 +264,7 @@ def transaction_scopes(ctx: FileContext) -> list[Node]:
     def build() -> list[Node]:
         scopes = [c.node for c in repo_calls(ctx) if c.function in TRANSACTIONS]
         # Resolving every call is costly; no file without the word calls Ecto.Multi.
-        if b"Multi" in ctx.source:
+        if ctx.contains(b"Multi"):
             scopes += [c for c in ctx.nodes("call") if is_multi_call(ctx, c)]
         return scopes
 

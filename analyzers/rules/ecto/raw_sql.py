@@ -58,7 +58,7 @@ VALUE_CONTEXT = re.compile(
 @register(META, scope="definition")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """EC003: interpolated or concatenated SQL given to a query function."""
-    if b"query" not in ctx.source or (b"#{" not in ctx.source and b"<>" not in ctx.source):
+    if not ctx.contains(b"query") or (not ctx.contains(b"#{") and not ctx.contains(b"<>")):
         return
     for call, sql in _sql_arguments(ctx):
         written = sql
@@ -87,7 +87,7 @@ def _sql_arguments(ctx: FileContext) -> Iterable[tuple[Node, Node]]:
             args = syntax.positional_args(found.node)
             if args:
                 yield found.node, args[0]
-    if SQL_ADAPTER.encode() not in ctx.source and b"SQL." not in ctx.source:
+    if not ctx.contains(SQL_ADAPTER.encode()) and not ctx.contains(b"SQL."):
         return
     for call in ctx.nodes("call"):
         resolved = resolve(ctx, call)

@@ -67,7 +67,7 @@ def check(ctx: FileContext) -> Iterable[Finding]:
     # Always gathered: a re-check of one definition reuses the others' contributions,
     # and this definition may call them in a transaction without writing itself.
     transaction_helpers(ctx)
-    if b"Repo" not in ctx.source:
+    if not ctx.contains(b"Repo"):
         return
     by_def: dict[int, tuple[Node, list[RepoCall]]] = {}
     for found in repo_calls(ctx):

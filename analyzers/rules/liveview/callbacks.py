@@ -122,7 +122,7 @@ end
 @register(SUBSCRIBE_WITHOUT_CONNECTED)
 def check_subscribe(ctx: FileContext) -> Iterator[Finding]:
     """LV002: subscriptions in ``mount/3`` both mounts run."""
-    if b"subscribe" not in ctx.source:
+    if not ctx.contains(b"subscribe"):
         return
     for module in live_modules(ctx):
         for mount in module.functions("mount", 3):

@@ -92,7 +92,7 @@ class LiveModule:
 
 def might_be_liveview(ctx: FileContext) -> bool:
     """Cheap byte test: can this file contain a LiveView module at all?"""
-    return ctx.language == "elixir" and any(m in ctx.source for m in MARKERS)
+    return ctx.language == "elixir" and any(ctx.contains(m) for m in MARKERS)
 
 
 def live_modules(ctx: FileContext) -> list[LiveModule]:

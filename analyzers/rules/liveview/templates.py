@@ -192,7 +192,7 @@ def _is_live(owned: OwnedTemplate, ctx: FileContext) -> bool:
 @register(WORK_IN_RENDER, languages=("elixir", "heex"))
 def check_work_in_render(ctx: FileContext) -> Iterable[Finding]:
     """LV004: Repo and context list/get calls in LiveView templates and render/1."""
-    if ctx.language == "elixir" and b"render" not in ctx.source and b"~H" not in ctx.source:
+    if ctx.language == "elixir" and not ctx.contains(b"render") and not ctx.contains(b"~H"):
         return
     for owned in owned_templates(ctx):
         if not _is_live(owned, ctx):
@@ -208,7 +208,7 @@ def check_work_in_render(ctx: FileContext) -> Iterable[Finding]:
                         f"{name} in a template runs on every render of every connected client; "
                         "load it in mount/handle_params and assign the result",
                     )
-    if ctx.language == "elixir" and any(marker in ctx.source for marker in _LIVE_MARKERS):
+    if ctx.language == "elixir" and any(ctx.contains(marker) for marker in _LIVE_MARKERS):
         yield from _render_bodies(ctx)
 
 
@@ -238,7 +238,7 @@ def _render_bodies(ctx: FileContext) -> Iterator[Finding]:
 @register(DOUBLE_SUBMIT, languages=("elixir", "heex"))
 def check_double_submit(ctx: FileContext) -> Iterable[Finding]:
     """LV005: phx-click elements whose handler inserts without a guard, lacking phx-disable-with."""
-    if b"phx-click" not in ctx.source:
+    if not ctx.contains(b"phx-click"):
         return
     for owned in owned_templates(ctx):
         module = owned.module

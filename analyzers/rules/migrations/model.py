@@ -240,7 +240,7 @@ def _defmodules(node: Node) -> list[Node]:
 
 def _read_modules(ctx: FileContext) -> list[MigrationModule]:
     by_dir = in_migrations_dir(ctx.path)
-    if not by_dir and b"Ecto.Migration" not in ctx.source:
+    if not by_dir and not ctx.contains(b"Ecto.Migration"):
         return []
     repo = ctx.facts.repo_for_migration(ctx.path)
     names: dict[Node, str | None] = ctx.memo(_NAMES, dict)

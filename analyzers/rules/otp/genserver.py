@@ -89,7 +89,7 @@ end""",
 @register(INFINITE_CALL_TIMEOUT)
 def check_infinite_call_timeout(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``GenServer.call(server, message, :infinity)``."""
-    if b":infinity" not in ctx.source or is_script_or_test(ctx.path):
+    if not ctx.contains(b":infinity") or is_script_or_test(ctx.path):
         return
     for call in ctx.nodes("call"):
         name = syntax.call_name(call)
@@ -109,7 +109,7 @@ def check_infinite_call_timeout(ctx: FileContext) -> Iterator[Finding]:
 @register(GENSERVER_BOTTLENECK)
 def check_genserver_bottleneck(ctx: FileContext) -> Iterator[Finding]:
     """Flag I/O inside ``handle_call`` of a GenServer registered under one global name."""
-    if b"handle_call" not in ctx.source or is_script_or_test(ctx.path):
+    if not ctx.contains(b"handle_call") or is_script_or_test(ctx.path):
         return
     for info in modules(ctx):
         if not info.uses_any(frozenset({"GenServer"})):

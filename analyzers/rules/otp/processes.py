@@ -116,7 +116,7 @@ def _spawn_kind(info: ModuleInfo | None, call: Node) -> str | None:
 @register(UNSUPERVISED_PROCESS)
 def check_unsupervised_process(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``spawn``/``spawn_link``/``Task.start`` and fire-and-forget ``Task.async``."""
-    if (b"spawn" not in ctx.source and b"Task." not in ctx.source) or is_script_or_test(ctx.path):
+    if (not ctx.contains(b"spawn") and not ctx.contains(b"Task.")) or is_script_or_test(ctx.path):
         return
     for call in ctx.nodes("call"):
         written = syntax.call_function(call)
@@ -198,7 +198,7 @@ def _defines(module: Node, function: str) -> bool:
 @register(UNOWNED_ETS)
 def check_unowned_ets(ctx: FileContext) -> Iterator[Finding]:
     """Flag shared ETS tables created where their owner process is short-lived."""
-    if b":ets.new" not in ctx.source or is_script_or_test(ctx.path):
+    if not ctx.contains(b":ets.new") or is_script_or_test(ctx.path):
         return
     for call in ctx.nodes("call"):
         if syntax.call_name(call) != ":ets.new":

@@ -109,7 +109,7 @@ def _checked_file(ctx: FileContext) -> bool:
 @register(ATOM_FROM_INPUT)
 def check_atom_from_input(ctx: FileContext) -> Iterator[Finding]:
     """Flag atom creation from outside input (params, payloads, messages); fix: ``to_existing_atom``."""
-    if b"to_atom" not in ctx.source or not _checked_file(ctx):
+    if not ctx.contains(b"to_atom") or not _checked_file(ctx):
         return
     for call in ctx.nodes("call"):
         name = syntax.call_name(call)
@@ -162,7 +162,7 @@ def _existing_atom_fix(call: Node, target: tuple[str, str]) -> Fix:
 @register(UNSAFE_BINARY_TO_TERM)
 def check_unsafe_binary_to_term(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``:erlang.binary_to_term/1`` on data from outside; the fix adds ``[:safe]``."""
-    if b"binary_to_term" not in ctx.source or not _checked_file(ctx):
+    if not ctx.contains(b"binary_to_term") or not _checked_file(ctx):
         return
     for call in ctx.nodes("call"):
         if syntax.call_name(call) != ":erlang.binary_to_term":

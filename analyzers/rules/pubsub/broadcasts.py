@@ -108,7 +108,7 @@ def _message_index(info: ModuleInfo | None, call: Node) -> int | None:
 @register(BROADCAST_LARGE_PAYLOAD)
 def check_broadcast_large_payload(ctx: FileContext) -> Iterator[Finding]:
     """Flag broadcasts whose message holds a collection or a preloaded record."""
-    if b"broadcast" not in ctx.source:
+    if not ctx.contains(b"broadcast"):
         return
     for call in ctx.nodes("call"):
         name = syntax.call_name(call)
@@ -192,7 +192,7 @@ def _selects(call: Node) -> bool:
 @register(REQUERY_ON_BROADCAST)
 def check_requery_on_broadcast(ctx: FileContext) -> Iterator[Finding]:
     """Flag LiveView ``handle_info`` clauses for PubSub messages that reload a collection."""
-    if b"handle_info" not in ctx.source or b"subscribe" not in ctx.source:
+    if not ctx.contains(b"handle_info") or not ctx.contains(b"subscribe"):
         return
     for info in modules(ctx):
         if not info.is_live_view or not _subscribes(info):

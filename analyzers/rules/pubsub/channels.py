@@ -60,7 +60,7 @@ end""",
 @register(CHANNEL_JOIN_UNAUTHORIZED)
 def check_channel_join_unauthorized(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``join("prefix:" <> id, ...)`` clauses that accept without any access check."""
-    if b"def join" not in ctx.source:
+    if not ctx.contains(b"def join"):
         return
     for info in modules(ctx):
         if not info.is_channel:

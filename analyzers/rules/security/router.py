@@ -159,7 +159,7 @@ def check_browser_pipeline_without_csrf(ctx: FileContext) -> Iterator[Finding]:
 @register(BROWSER_PIPELINE_WITHOUT_SECURE_HEADERS)
 def check_browser_pipeline_without_secure_headers(ctx: FileContext) -> Iterator[Finding]:
     """Flag browser pipelines without secure headers (here, alongside, or in the endpoint)."""
-    if b"pipeline" not in ctx.source:
+    if not ctx.contains(b"pipeline"):
         return
     facts = ctx.facts.get(ROUTER_FACTS)
     if isinstance(facts, RouterFacts) and any(
@@ -177,7 +177,7 @@ def check_browser_pipeline_without_secure_headers(ctx: FileContext) -> Iterator[
 def _check(
     ctx: FileContext, meta: RuleMeta, plug: str, provides: Callable[[str], bool]
 ) -> Iterator[Finding]:
-    if b"pipeline" not in ctx.source or b"fetch_session" not in ctx.source:
+    if not ctx.contains(b"pipeline") or not ctx.contains(b"fetch_session"):
         return
     model = _model(ctx)
     for pipeline in model.pipelines:

@@ -56,7 +56,7 @@ _SANITIZERS = ("HtmlSanitizeEx.", "sanitize", "Sanitize", "scrub", "Scrub", "saf
 @register(RAW_HTML, languages=("elixir", "heex"))
 def check_raw_html(ctx: FileContext) -> Iterable[Finding]:
     """SC003: ``raw(x)``/``Phoenix.HTML.raw(x)`` in a template where ``x`` is not a literal."""
-    if b"raw" not in ctx.source:
+    if not ctx.contains(b"raw"):
         return
     for template in heex.templates(ctx):
         for expression in template.expressions:

@@ -124,10 +124,12 @@ def placeholder(text: bytes) -> bytes:
     return bytes(blank)
 
 
-def needs_setting_aside(tree: Tree) -> bool:
-    """Whether ``tree`` has syntax errors outside its definitions."""
+def needs_setting_aside(tree: Tree, source: bytes | None = None) -> bool:
+    """Whether ``tree`` (of ``source``, if given: faster) has syntax errors outside its definitions."""
     root = tree.root_node
-    return root.has_error and not errors_only_in(root, set(definition_layout(tree).spans))
+    if not root.has_error:
+        return False
+    return not errors_only_in(root, set(definition_layout(tree, source).spans))
 
 
 def set_aside(source: bytes, tree: Tree) -> SetAside | None:
@@ -136,7 +138,7 @@ def set_aside(source: bytes, tree: Tree) -> SetAside | None:
     None when the errors are confined to definitions (or there are none), or
     when no definition read from the text fails to parse on its own.
     """
-    if not needs_setting_aside(tree):
+    if not needs_setting_aside(tree, source):
         return None
     broken = [(s, e) for s, e in lexical_definitions(source) if not parses_alone(source[s:e])]
     if not broken:

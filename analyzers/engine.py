@@ -203,7 +203,7 @@ def _set_aside(
     if aside is None:
         return None
     parsed = _parse_from(aside.source, base)
-    return None if broken.needs_setting_aside(parsed) else (aside, parsed)
+    return None if broken.needs_setting_aside(parsed, aside.source) else (aside, parsed)
 
 
 def _parse_from(source: bytes, base: tuple[bytes, Tree] | None) -> Tree:

@@ -65,39 +65,37 @@ def _call_ids(language: Language) -> tuple[int, int, int, int] | None:
     return target, right, identifier, dot
 
 
-def _index_by_function(
-    calls: list[Node], language: Language | None = None
-) -> dict[str, list[Node]]:
+def _index_by_function(calls: list[Node], language: Language) -> dict[str, list[Node]]:
     """``calls`` keyed by their function identifier, each list in the order of ``calls``.
 
     One pass keyed by the identifier's bytes (decoded once per distinct name):
     this runs over every call of a file, so it does the fewest node accesses,
-    by field and kind ids when ``language`` (the calls' grammar) is given.
+    by field and kind ids of ``language`` (the calls' grammar).
     """
-    ids = _call_ids(language) if language is not None else None
+    ids = _call_ids(language)
     if ids is None:
-        by_bytes = _by_target_bytes(calls)
-    else:
-        target_field, right_field, identifier, dot = ids
-        by_bytes = {}
-        for call in calls:
-            target = call.child_by_field_id(target_field)
-            if target is None:
+        # A grammar without identifier/dot nodes (HEEx) has no call of a named function.
+        return {}
+    target_field, right_field, identifier, dot = ids
+    by_bytes: dict[bytes, list[Node]] = {}
+    for call in calls:
+        target = call.child_by_field_id(target_field)
+        if target is None:
+            continue
+        kind = target.kind_id
+        if kind == dot:
+            target = target.child_by_field_id(right_field)
+            if target is None or target.kind_id != identifier:
                 continue
-            kind = target.kind_id
-            if kind == dot:
-                target = target.child_by_field_id(right_field)
-                if target is None or target.kind_id != identifier:
-                    continue
-            elif kind != identifier:
-                continue
-            raw = target.text
-            if raw:
-                found = by_bytes.get(raw)
-                if found is None:
-                    by_bytes[raw] = [call]
-                else:
-                    found.append(call)
+        elif kind != identifier:
+            continue
+        raw = target.text
+        if raw:
+            found = by_bytes.get(raw)
+            if found is None:
+                by_bytes[raw] = [call]
+            else:
+                found.append(call)
     index: dict[str, list[Node]] = {}
     for raw, found in by_bytes.items():
         name = raw.decode("utf-8", "replace")
@@ -107,30 +105,6 @@ def _index_by_function(
         else:
             index[name] = found
     return index
-
-
-def _by_target_bytes(calls: list[Node]) -> dict[bytes, list[Node]]:
-    """``calls`` keyed by their function identifier's bytes, by node type names."""
-    by_bytes: dict[bytes, list[Node]] = {}
-    for call in calls:
-        target = call.child_by_field_name("target")
-        if target is None:
-            continue
-        kind = target.type
-        if kind == "dot":
-            target = target.child_by_field_name("right")
-            if target is None or target.type != "identifier":
-                continue
-        elif kind != "identifier":
-            continue
-        raw = target.text
-        if raw:
-            found = by_bytes.get(raw)
-            if found is None:
-                by_bytes[raw] = [call]
-            else:
-                found.append(call)
-    return by_bytes
 
 
 # Nodes of one type already found in a tree before its analysis (by the CLI's fact

@@ -242,22 +242,10 @@ def _reachable_calls(ctx: FileContext, module: MigrationModule) -> Iterator[Node
             helpers.setdefault(named[1], []).append(statement)
     seen: set[str] = set()
     pending: list[Node] = []
-    # Forward code first, in order: the module already holds its calls (in pre-order) and
-    # their names; helpers reached from it follow, as the queue below would visit them.
-    for node in module.forward_calls():
-        name = name_of(ctx, node)
-        if name in syntax.DEF_KEYWORDS and syntax.def_name(node) is not None:
-            continue
-        yield node
-        if name is not None and name in helpers and name not in seen:
-            seen.add(name)
-            pending.extend(helpers[name])
-    while pending:
-        definition = pending.pop(0)
-        # Pre-order, as a walk would give them, but found by one query in C.
-        for node in syntax.descendants_of_type(definition, "call", ctx.tree.language):
-            if node == definition:
-                continue
+
+    def followed(calls: Iterable[Node]) -> Iterator[Node]:
+        # Definitions nested in the code are not calls it makes; helpers it calls are queued.
+        for node in calls:
             name = name_of(ctx, node)
             if name in syntax.DEF_KEYWORDS and syntax.def_name(node) is not None:
                 continue
@@ -265,3 +253,12 @@ def _reachable_calls(ctx: FileContext, module: MigrationModule) -> Iterator[Node
             if name is not None and name in helpers and name not in seen:
                 seen.add(name)
                 pending.extend(helpers[name])
+
+    # Forward code first, in order: the module already holds its calls (in pre-order) and
+    # their names; helpers reached from it follow, as the queue below would visit them.
+    yield from followed(module.forward_calls())
+    while pending:
+        definition = pending.pop(0)
+        # Pre-order, as a walk would give them, but found by one query in C.
+        calls = syntax.descendants_of_type(definition, "call", ctx.tree.language)
+        yield from followed(node for node in calls if node != definition)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
+import sys
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from analyzers import __version__
@@ -23,12 +27,15 @@ from server.lsp.facts_sync import FactsSync
 from server.lsp.positions import PositionCodec, encoding_from_lsp
 from server.lsp.protocol import PhxguardProtocol, client_resolves_edits
 from server.lsp.settings import SettingsState
+from server.lsp.stdio import BufferedStdinReader
 from server.lsp.workspace_diagnostics import WorkspaceDiagnostics
 
 log = logging.getLogger(__name__)
 # Outside the "server" loggers, whose records are also forwarded to the client:
 # report_server_error sends its own single logMessage.
 _stderr = logging.getLogger("phxguard.errors")
+# pygls' own logger: its message loop reports through it, as when pygls starts it.
+_pygls_log = logging.getLogger("pygls.server")
 # Bodies pygls cannot even decode.
 UNREADABLE = (json.JSONDecodeError, UnicodeDecodeError)
 
@@ -52,6 +59,30 @@ class PhxguardServer(LanguageServer):
         self.workspace_diagnostics = WorkspaceDiagnostics(self)
         self.initialized_client = False
         self._reporting_error = False
+
+    def _start_io_async(
+        self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
+    ) -> None:
+        """pygls' stdio loop, reading through :class:`BufferedStdinReader` (fewer thread hops)."""
+        self._stop_event = threading.Event()
+        reader = BufferedStdinReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=reader,
+                    protocol=self.protocol,
+                    logger=_pygls_log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            _pygls_log.error("Connection to the client is lost! Shutting down the server.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls leaves it unannotated
 
     # -- client capabilities -------------------------------------------------
 

@@ -16,10 +16,9 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.incremental import IncrementalState, run_scope
 from analyzers.model import Finding, Fix
-from analyzers.parsing import edit_tree, elixir_language, parse_elixir
+from analyzers.parsing import elixir_language, parse_elixir, reparse
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule, all_rules
-from analyzers.units import changed_span
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +143,14 @@ def _analyze(
     result = AnalysisResult(has_syntax_errors=tree.root_node.has_error)
     if base is None and previous is not None:
         base = previous.base
-    aside = _set_aside(source, tree, base) if lang == ELIXIR and result.has_syntax_errors else None
-    if aside is not None:
-        ctx = FileContext(aside[0].source, path, lang, aside[1], config=config, facts=facts)
+    aside_form = (
+        _set_aside(source, tree, base) if lang == ELIXIR and result.has_syntax_errors else None
+    )
+    aside: broken.SetAside | None = None
+    if aside_form is not None:
+        # The set-aside form has the same length: every offset found in it is a real one.
+        aside, aside_tree = aside_form
+        ctx = FileContext(aside.source, path, lang, aside_tree, config=config, facts=facts)
     else:
         ctx = FileContext(source, path, lang, tree, config=config, facts=facts)
     if template is not None:
@@ -190,7 +194,7 @@ def _analyze(
         silenced = suppressions.collect(source, spans, ctx.line_index)
         result.findings = [f for f in result.findings if not silenced.covers(f, ctx.line_index)]
     if aside is not None:
-        result.findings = _outside(aside[0], result.findings)
+        result.findings = _outside(aside, result.findings)
     result.findings = _dedupe_sorted(result.findings)
     return result
 
@@ -212,13 +216,8 @@ def _parse_from(source: bytes, base: tuple[bytes, Tree] | None) -> Tree:
     A result with errors is parsed again from scratch: error recovery after an
     incremental parse can differ from a fresh one.
     """
-    if base is None or base[1].root_node.has_error:
-        return parse_elixir(source)
-    old, tree = base[0], base[1].copy()
-    start, old_end, _ = changed_span(old, source)
-    edit_tree(tree, old, source, start, old_end)
-    parsed = parse_elixir(source, tree)
-    return parse_elixir(source) if parsed.root_node.has_error else parsed
+    parsed = reparse(*base, source) if base is not None else None
+    return parsed or parse_elixir(source)
 
 
 def _outside(aside: broken.SetAside, findings: list[Finding]) -> list[Finding]:

@@ -42,11 +42,11 @@ from analyzers import summaries as unit_summaries
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix
-from analyzers.parsing import edit_tree, parse_elixir
+from analyzers.parsing import parse_elixir, reparse
 from analyzers.presence import Presence
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule
-from analyzers.units import Layout, changed_span, changed_units, layout
+from analyzers.units import Layout, changed_units, layout
 
 _NOTHING: frozenset[str] = frozenset()
 RunRules = Callable[[FileContext, Sequence[Rule]], list[Finding]]
@@ -306,11 +306,7 @@ def _parse_compact(
     if last is None or last[0] != kept or broken:
         return parse_elixir(source)
     _, old, tree = last
-    start, old_end, _ = changed_span(old, source)
-    tree = tree.copy()
-    edit_tree(tree, old, source, start, old_end)
-    reparsed = parse_elixir(source, tree)
-    return parse_elixir(source) if reparsed.root_node.has_error else reparsed
+    return reparse(old, tree, source) or parse_elixir(source)
 
 
 def errors_only_in(root: Node, spans: set[tuple[int, int]]) -> bool:

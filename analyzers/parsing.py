@@ -76,3 +76,70 @@ def edit_tree(tree: tree_sitter.Tree, old: bytes, new: bytes, start: int, old_en
         old_end_point=point_at(old, old_end),
         new_end_point=point_at(new, new_end),
     )
+
+
+def reparse(
+    base_source: bytes,
+    base_tree: tree_sitter.Tree,
+    source: bytes,
+    parser: tree_sitter.Parser | None = None,
+) -> tree_sitter.Tree | None:
+    """``source`` parsed incrementally from ``base_tree``, a tree of ``base_source``.
+
+    None when the base or the result has syntax errors: error recovery after an
+    incremental parse can differ from a fresh one, so such text is parsed from
+    scratch by the caller. ``base_tree`` itself is left as it was.
+    """
+    if base_tree.root_node.has_error:
+        return None
+    tree = base_tree.copy()
+    start, old_end, _ = changed_span(base_source, source)
+    edit_tree(tree, base_source, source, start, old_end)
+    parsed = (parser or _shared_elixir_parser()).parse(source, tree)
+    return None if parsed.root_node.has_error else parsed
+
+
+def changed_span(old: bytes, new: bytes) -> tuple[int, int, int]:
+    """``(start, old_end, new_end)``: the one stretch where ``old`` and ``new`` differ.
+
+    The common prefix is as long as possible, then the common suffix (within
+    what is left).
+    """
+    shortest = min(len(old), len(new))
+    prefix = _common_length(old, new, 0, 0, shortest, 1)
+    suffix = _common_length(old, new, len(old) - 1, len(new) - 1, shortest - prefix, -1)
+    return prefix, len(old) - suffix, len(new) - suffix
+
+
+def _common_length(old: bytes, new: bytes, at_old: int, at_new: int, limit: int, way: int) -> int:
+    """How many bytes ``old`` and ``new`` share from ``at_old``/``at_new`` on (backwards: -1).
+
+    Slices of growing size, then halving: a few ``memcmp`` over the common
+    part rather than one Python step per byte (``memoryview`` compares byte
+    by byte, too slow for a whole file).
+    """
+
+    def same(low: int, high: int) -> bool:
+        # Whether the bytes low..high (counted from the start point) are equal.
+        if way > 0:
+            return old[at_old + low : at_old + high] == new[at_new + low : at_new + high]
+        return (
+            old[at_old - high + 1 : at_old - low + 1] == new[at_new - high + 1 : at_new - low + 1]
+        )
+
+    low, step = 0, 256
+    while low < limit:
+        high = min(limit, low + step)
+        if not same(low, high):
+            break
+        low, step = high, step * 2
+    else:
+        return limit
+    # low bytes are equal, the first high are not: halve the stretch in between.
+    while high - low > 1:
+        middle = (low + high) // 2
+        if same(low, middle):
+            low = middle
+        else:
+            high = middle
+    return low

@@ -10,7 +10,7 @@ for afresh when asked (the edit may have removed its last occurrence).
 
 from __future__ import annotations
 
-from analyzers.units import changed_span
+from analyzers.parsing import changed_span
 
 
 class Presence:

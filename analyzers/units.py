@@ -24,7 +24,7 @@ from operator import itemgetter, sub
 from tree_sitter import Node, Tree
 
 from analyzers import syntax
-from analyzers.parsing import elixir_language
+from analyzers.parsing import changed_span, elixir_language
 
 MODULE = "module"
 DEFINITION = "definition"
@@ -150,52 +150,6 @@ def definition_layout(tree: Tree, source: bytes | None = None) -> Layout:
 def layout(tree: Tree, scope: str, source: bytes | None = None) -> Layout:
     """The layout of ``scope`` (``module`` or ``definition``)."""
     return module_layout(tree, source) if scope == MODULE else definition_layout(tree, source)
-
-
-def changed_span(old: bytes, new: bytes) -> tuple[int, int, int]:
-    """``(start, old_end, new_end)``: the one stretch where ``old`` and ``new`` differ.
-
-    The common prefix is as long as possible, then the common suffix (within
-    what is left).
-    """
-    shortest = min(len(old), len(new))
-    prefix = _common_length(old, new, 0, 0, shortest, 1)
-    suffix = _common_length(old, new, len(old) - 1, len(new) - 1, shortest - prefix, -1)
-    return prefix, len(old) - suffix, len(new) - suffix
-
-
-def _common_length(old: bytes, new: bytes, at_old: int, at_new: int, limit: int, way: int) -> int:
-    """How many bytes ``old`` and ``new`` share from ``at_old``/``at_new`` on (backwards: -1).
-
-    Slices of growing size, then halving: a few ``memcmp`` over the common
-    part rather than one Python step per byte (``memoryview`` compares byte
-    by byte, too slow for a whole file).
-    """
-
-    def same(low: int, high: int) -> bool:
-        # Whether the bytes low..high (counted from the start point) are equal.
-        if way > 0:
-            return old[at_old + low : at_old + high] == new[at_new + low : at_new + high]
-        return (
-            old[at_old - high + 1 : at_old - low + 1] == new[at_new - high + 1 : at_new - low + 1]
-        )
-
-    low, step = 0, 256
-    while low < limit:
-        high = min(limit, low + step)
-        if not same(low, high):
-            break
-        low, step = high, step * 2
-    else:
-        return limit
-    # low bytes are equal, the first high are not: halve the stretch in between.
-    while high - low > 1:
-        middle = (low + high) // 2
-        if same(low, middle):
-            low = middle
-        else:
-            high = middle
-    return low
 
 
 def changed_units(

@@ -18,9 +18,8 @@ from tree_sitter import Tree
 
 from analyzers.budget import DEFAULT_MAX_FILE_BYTES
 from analyzers.engine import ELIXIR, language_for
-from analyzers.parsing import edit_tree, elixir_parser
+from analyzers.parsing import edit_tree, elixir_parser, reparse
 from analyzers.text import Encoding, LineIndex
-from analyzers.units import changed_span
 from server.lsp.positions import PositionCodec
 
 log = logging.getLogger(__name__)
@@ -171,9 +170,8 @@ class DocumentStore:
                 doc.version,
             )
         had_errors = doc.has_syntax_errors
-        if doc.tree is not None and not had_errors:
-            # A copy (cheap: subtrees are shared), as the tree itself is edited below.
-            doc.clean_base = (doc.source, doc.tree.copy())
+        # A copy (cheap: subtrees are shared), as the tree itself is edited below.
+        before = (doc.source, doc.tree.copy()) if doc.tree is not None and not had_errors else None
         edited = False
         for change in changes:
             if change.range is None:
@@ -191,6 +189,8 @@ class DocumentStore:
                 # Error recovery can leave an incremental tree shaped unlike a fresh one:
                 # parse again from the last error-free tree instead (or from scratch).
                 self._parse_from_clean_base(doc)
+            elif before is not None and doc.tree.root_node.has_error:
+                doc.clean_base = before
         if not doc.has_syntax_errors:
             doc.clean_base = None
         self._keep_tree(doc)
@@ -199,15 +199,11 @@ class DocumentStore:
     def _parse_from_clean_base(self, doc: Document) -> None:
         """Reparse ``doc`` incrementally from its last error-free tree, else from scratch."""
         base = doc.clean_base
-        if base is None:
+        tree = reparse(*base, doc.source, self._parser) if base is not None else None
+        if tree is None:
             self._full_parse(doc)
-            return
-        old, tree = base[0], base[1].copy()
-        start, old_end, _ = changed_span(old, doc.source)
-        edit_tree(tree, old, doc.source, start, old_end)
-        doc.tree = self._parser.parse(doc.source, tree)
-        if doc.tree.root_node.has_error:
-            self._full_parse(doc)
+        else:
+            doc.tree = tree
 
     def save(self, uri: str, text: str | None = None) -> Document | None:
         """On save: adopt the saved text if the client sent it, and reparse from scratch."""

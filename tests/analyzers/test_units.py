@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node, Tree
 
-from analyzers import syntax, units
+from analyzers import parsing, syntax, units
 from analyzers.parsing import parse_elixir
 from tests.analyzers.test_incremental import CONTEXT, MIGRATIONS, SNIPPETS
 
@@ -210,15 +210,15 @@ def test_changed_span_matches_a_byte_by_byte_scan(
     # Long repeated stretches exercise the growing and halving comparisons.
     before = common * repeat + old + tail
     after = common * repeat + new + tail
-    assert units.changed_span(before, after) == _changed_span_slow(before, after)
-    assert units.changed_span(after, before) == _changed_span_slow(after, before)
+    assert parsing.changed_span(before, after) == _changed_span_slow(before, after)
+    assert parsing.changed_span(after, before) == _changed_span_slow(after, before)
 
 
 def test_changed_span_of_equal_and_empty_sources() -> None:
-    assert units.changed_span(b"", b"") == (0, 0, 0)
-    assert units.changed_span(b"abc", b"abc") == (3, 3, 3)
-    assert units.changed_span(b"", b"xy") == (0, 0, 2)
-    assert units.changed_span(b"aa", b"aaa") == (2, 2, 3)
+    assert parsing.changed_span(b"", b"") == (0, 0, 0)
+    assert parsing.changed_span(b"abc", b"abc") == (3, 3, 3)
+    assert parsing.changed_span(b"", b"xy") == (0, 0, 2)
+    assert parsing.changed_span(b"aa", b"aaa") == (2, 2, 3)
 
 
 @settings(max_examples=300, deadline=None)

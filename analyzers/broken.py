@@ -6,9 +6,9 @@ stop being definitions, rules read a garbled tree, and in an editor the hints
 after the cursor come and go with each keystroke. So when a file's syntax
 errors are not confined to definitions, the definitions that do not parse on
 their own are found from the text (formatter-style indentation: a parse tree
-cannot be trusted there) and each is replaced by a placeholder of exactly the
-same length, line breaks kept: ``def x do`` on its first line, ``end`` at its
-end, spaces elsewhere. If the errors are then gone (or confined to
+cannot be trusted there) and each is replaced by an empty stand-in definition
+of exactly the same length, line breaks kept: ``def x do`` on its first line,
+``end`` at its end, spaces elsewhere. If the errors are then gone (or confined to
 definitions), the file is analysed in that form. Offsets and lines are those
 of the real text; a set-aside definition gets no hints until it parses again,
 and the rest of the file keeps its hints. Otherwise the file is analysed as
@@ -34,7 +34,8 @@ _DEF_LINE = re.compile(rb"^([ \t]+)(?:def|defp|defmacro|defmacrop)(?=[ \t(])", r
 _END = re.compile(rb"end(?![\w?!:])")
 _OPENING = b"def x do"
 _CLOSING = b"end"
-_LINE_BREAKS = frozenset(b"\r\n")
+_LINE_BREAK = re.compile(rb"[\r\n]")
+_NOT_LINE_BREAK = re.compile(rb"[^\r\n]")
 
 
 @dataclass(frozen=True)
@@ -101,23 +102,19 @@ def parses_alone(text: bytes) -> bool:
     return not parse_elixir(text).root_node.has_error
 
 
-def placeholder(text: bytes) -> bytes:
-    """``text`` blanked to an empty ``def x do ... end`` of the same length and line breaks.
+def stand_in(text: bytes) -> bytes:
+    """An empty ``def x do ... end`` standing in for ``text``: same length, same line breaks.
 
     All spaces when the first line or the length leaves no room for it.
     """
-    blank = bytearray(b if b in _LINE_BREAKS else 0x20 for b in text)
-    first_line = len(text)
-    for index, byte in enumerate(text):
-        if byte in _LINE_BREAKS:
-            first_line = index
-            break
+    blank = bytearray(_NOT_LINE_BREAK.sub(b" ", text))
+    first_break = _LINE_BREAK.search(text)
+    first_line = first_break.start() if first_break is not None else len(text)
     closing_at = len(text) - len(_CLOSING)
-    tail = text[closing_at:]
     if (
         first_line >= len(_OPENING)
         and closing_at > len(_OPENING)
-        and not any(b in _LINE_BREAKS for b in tail)
+        and _LINE_BREAK.search(text, closing_at) is None
     ):
         blank[: len(_OPENING)] = _OPENING
         blank[closing_at:] = _CLOSING
@@ -146,7 +143,7 @@ def set_aside(source: bytes, tree: Tree) -> SetAside | None:
     pieces: list[bytes] = []
     position = 0
     for start, end in broken:
-        pieces += [source[position:start], placeholder(source[start:end])]
+        pieces += [source[position:start], stand_in(source[start:end])]
         position = end
     pieces.append(source[position:])
     return SetAside(b"".join(pieces), tuple(broken))

@@ -78,9 +78,9 @@ end
     assert texts[1] == b"defp short(x),\n    do: x"
 
 
-def test_placeholder_keeps_length_and_line_breaks_and_parses_as_a_definition() -> None:
+def test_stand_in_keeps_length_and_line_breaks_and_parses_as_a_definition() -> None:
     text = b"def place(attrs) do\r\n    Repo.get!(\n  end"
-    blank = broken.placeholder(text)
+    blank = broken.stand_in(text)
     assert len(blank) == len(text)
     assert [i for i, b in enumerate(blank) if b in b"\r\n"] == [
         i for i, b in enumerate(text) if b in b"\r\n"
@@ -91,7 +91,7 @@ def test_placeholder_keeps_length_and_line_breaks_and_parses_as_a_definition() -
     assert not tree.root_node.has_error
     assert len(definition_layout(tree).spans) == 1
     # No room for `def x do` on the first line: spaces only.
-    assert broken.placeholder(b"def f(\n x) do\n end").strip() == b""
+    assert broken.stand_in(b"def f(\n x) do\n end").strip() == b""
 
 
 def test_clean_files_and_errors_inside_one_definition_are_not_touched() -> None:

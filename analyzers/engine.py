@@ -18,7 +18,7 @@ from analyzers.incremental import IncrementalState, run_scope
 from analyzers.model import Finding, Fix
 from analyzers.parsing import elixir_language, parse_elixir, reparse
 from analyzers.project import ProjectFacts
-from analyzers.registry import Rule, all_rules
+from analyzers.registry import Rule, registered_rules
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +155,7 @@ def _analyze(
         ctx = FileContext(source, path, lang, tree, config=config, facts=facts)
     if template is not None:
         heex.adopt(ctx, template)
-    selected = [
-        rule
-        for rule in (rules if rules is not None else all_rules())
-        if lang in rule.languages and config.enabled(rule.code)
-    ]
+    selected = _selected_rules(rules, lang, config)
 
     def run(context: FileContext, batch: Sequence[Rule]) -> list[Finding]:
         return _run_rules(context, batch, result.failures)
@@ -197,6 +193,28 @@ def _analyze(
         result.findings = _outside(aside, result.findings)
     result.findings = _dedupe_sorted(result.findings)
     return result
+
+
+# The registered rules a language and config select: (config, rules, language) -> selection.
+# Asked for every file; the config object is kept so its id cannot be reused meanwhile.
+_selections: dict[tuple[int, str], tuple[Config, tuple[Rule, ...], tuple[Rule, ...]]] = {}
+_MAX_SELECTIONS = 16
+
+
+def _selected_rules(rules: Iterable[Rule] | None, lang: str, config: Config) -> tuple[Rule, ...]:
+    """The rules of ``rules`` (all registered ones when None) that read ``lang`` and are enabled."""
+    if rules is not None:
+        return tuple(r for r in rules if lang in r.languages and config.enabled(r.code))
+    registered = registered_rules()
+    key = (id(config), lang)
+    cached = _selections.get(key)
+    if cached is not None and cached[0] is config and cached[1] is registered:
+        return cached[2]
+    selected = tuple(r for r in registered if lang in r.languages and config.enabled(r.code))
+    if len(_selections) >= _MAX_SELECTIONS:
+        _selections.clear()
+    _selections[key] = (config, registered, selected)
+    return selected
 
 
 def _set_aside(
@@ -240,6 +258,7 @@ def _run_rules(
 ) -> list[Finding]:
     """Each rule on ``ctx``, isolated (a rule that raises is recorded in ``failures``)."""
     findings: list[Finding] = []
+    config = ctx.config
     for rule in rules:
         budget.check()
         try:
@@ -254,11 +273,13 @@ def _run_rules(
                 )
             )
             continue
-        config = ctx.config
-        findings.extend(
-            replace(f, severity=config.severity_for(f.code, f.severity), path=ctx.path)
-            for f in found
-        )
+        # Most rules find nothing in most files, and most findings already carry the
+        # file's path and their configured severity: copy only those that don't.
+        for finding in found:
+            severity = config.severity_for(finding.code, finding.severity)
+            if severity is not finding.severity or finding.path != ctx.path:
+                finding = replace(finding, severity=severity, path=ctx.path)
+            findings.append(finding)
     return findings
 
 

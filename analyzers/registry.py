@@ -43,6 +43,8 @@ class Rule:
 
 
 _RULES: dict[str, Rule] = {}
+# _RULES sorted by code; rebuilt after each registration (analysis asks for it per file).
+_SORTED: tuple[Rule, ...] | None = None
 _FAMILIES_LOADED = False
 _LOAD_LOCK = threading.RLock()
 
@@ -62,8 +64,10 @@ def register(
         raise ValueError(f"rule {meta.code}: unknown scope {scope!r}")
 
     def decorate(check: CheckFunction) -> CheckFunction:
+        global _SORTED
         if meta.code in _RULES and _RULES[meta.code].check is not check:
             raise ValueError(f"rule {meta.code} registered twice")
+        _SORTED = None
         _RULES[meta.code] = Rule(
             meta=meta, check=check, languages=frozenset(languages), scope=scope
         )
@@ -74,7 +78,16 @@ def register(
 
 def all_rules() -> list[Rule]:
     """Every registered rule, sorted by code (rule families imported on first call)."""
-    global _FAMILIES_LOADED
+    return list(registered_rules())
+
+
+def registered_rules() -> tuple[Rule, ...]:
+    """Every registered rule, sorted by code, as one shared tuple until the next registration.
+
+    The same object is returned while no rule is registered, so callers may key
+    caches on it.
+    """
+    global _FAMILIES_LOADED, _SORTED
     if not _FAMILIES_LOADED:
         # The server's analysis and facts threads may both ask first: one imports,
         # the other waits (a second importer would see half-initialised modules).
@@ -83,12 +96,22 @@ def all_rules() -> list[Rule]:
                 for module in RULE_MODULES:
                     importlib.import_module(module)
                 _FAMILIES_LOADED = True
-    return [_RULES[code] for code in sorted(_RULES)]
+    rules = _SORTED
+    if rules is None:
+        rules = _SORTED = tuple(_RULES[code] for code in sorted(_RULES))
+    return rules
+
+
+def unregister(code: str) -> None:
+    """Remove rule ``code`` if registered (tests register throwaway rules)."""
+    global _SORTED
+    _RULES.pop(code, None)
+    _SORTED = None
 
 
 def get_rule(code: str) -> Rule | None:
     """The rule with ``code`` (case-insensitive), or None."""
-    all_rules()
+    registered_rules()
     return _RULES.get(code.upper())
 
 

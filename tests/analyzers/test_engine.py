@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from analyzers import registry
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.engine import analyze, language_for
@@ -89,3 +90,31 @@ def test_broken_and_binary_input_never_raise() -> None:
     for source in (b"", b"\x00\xff\xfe" * 100, b"defmodule M do\n  def (\n", "é\u2028".encode()):
         result = analyze(source, "priv/repo/migrations/1_x.exs")
         assert result.failures == []
+
+
+def test_registered_rules_follow_registration_and_config() -> None:
+    # The engine keeps each config's selection of registered rules between files;
+    # registering a rule, or another config, must still be seen on the next file.
+    config = Config(select=("ZZ",))
+    assert analyze(SOURCE, "lib/m.ex", config=config).findings == []
+    registry.register(META)(flag_defs)
+    try:
+        found = analyze(SOURCE, "lib/m.ex", config=config).findings
+        assert [SOURCE[: f.start].count(b"\n") for f in found] == [1, 5]
+        assert analyze(SOURCE, "lib/m.ex", config=Config(select=("ZZ002",))).findings == []
+    finally:
+        registry.unregister(META.code)
+    assert analyze(SOURCE, "lib/m.ex", config=config).findings == []
+
+
+def test_findings_keep_their_path_and_take_configured_severity() -> None:
+    def elsewhere(ctx: FileContext) -> Iterable[Finding]:
+        # A rule that builds its finding by hand, without the file's path.
+        yield Finding(META.code, 0, 9, "here", Severity.WARNING)
+
+    rules = [Rule(META, elsewhere, frozenset({"elixir"}))]
+    (plain,) = analyze(SOURCE, "lib/m.ex", rules=rules).findings
+    assert (plain.path, plain.severity) == ("lib/m.ex", Severity.WARNING)
+    config = Config(severity={"ZZ": Severity.ERROR})
+    (raised,) = analyze(SOURCE, "lib/m.ex", rules=rules, config=config).findings
+    assert (raised.path, raised.severity) == ("lib/m.ex", Severity.ERROR)

@@ -171,4 +171,4 @@ def test_rule() -> Iterator[RuleMeta]:
     try:
         yield TEST_META
     finally:
-        registry._RULES.pop(TEST_META.code, None)
+        registry.unregister(TEST_META.code)

@@ -138,7 +138,10 @@ def test_rule_failure_is_a_warning_not_a_crash(
     def broken(ctx: object) -> list[object]:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(registry._RULES, "MG012", type(rule)(rule.meta, broken, rule.languages))
+    substitute = type(rule)(rule.meta, broken, rule.languages)
+    # Swap the registry's state whole; monkeypatch puts the originals back.
+    monkeypatch.setattr(registry, "_RULES", {**registry._RULES, "MG012": substitute})
+    monkeypatch.setattr(registry, "_SORTED", None)
     result = run("check", "--select", "MG001,MG012", INDEX_MIGRATION, JSON_MIGRATION)
     assert result.status == 1
     assert f"phxguard: rule MG012 failed on {JSON_MIGRATION}: RuntimeError: boom" in result.err

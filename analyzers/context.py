@@ -30,10 +30,6 @@ def _type_query(node_type: str, language: Language) -> Query | None:
         return None
 
 
-def _document_order(node: Node) -> tuple[int, int]:
-    return node.start_byte, -node.end_byte
-
-
 _START = operator.attrgetter("start_byte")
 _END = operator.attrgetter("end_byte")
 
@@ -65,12 +61,16 @@ def _call_ids(language: Language) -> tuple[int, int, int, int] | None:
     return target, right, identifier, dot
 
 
-def _index_by_function(calls: list[Node], language: Language) -> dict[str, list[Node]]:
-    """``calls`` keyed by their function identifier, each list in the order of ``calls``.
+def _index_by_function(
+    calls: list[Node], language: Language, *, ordered: bool = True
+) -> dict[str, list[Node]]:
+    """``calls`` keyed by their function identifier, each list in document order.
 
     One pass keyed by the identifier's bytes (decoded once per distinct name):
     this runs over every call of a file, so it does the fewest node accesses,
-    by field and kind ids of ``language`` (the calls' grammar).
+    by field and kind ids of ``language`` (the calls' grammar). Unless
+    ``calls`` is ``ordered`` (in document order), each list is sorted: most
+    names have one call, so that is cheaper than sorting every call first.
     """
     ids = _call_ids(language)
     if ids is None:
@@ -101,9 +101,9 @@ def _index_by_function(calls: list[Node], language: Language) -> dict[str, list[
         name = raw.decode("utf-8", "replace")
         if name in index:
             # Two invalid byte sequences read alike: one list, still in document order.
-            index[name] = sorted([*index[name], *found], key=_document_order)
+            index[name] = in_document_order([*index[name], *found])
         else:
-            index[name] = found
+            index[name] = found if ordered or len(found) == 1 else in_document_order(found)
     return index
 
 
@@ -174,19 +174,27 @@ class FileContext:
 
     def nodes(self, node_type: str) -> list[Node]:
         """All named nodes of ``node_type``, in document order (one C-side query per type)."""
-        global _handed_over
         found = self._by_type.get(node_type)
-        handed = _handed_over
-        if found is None and handed is not None and handed[0] is self.tree:
-            _handed_over = None
-            if handed[1] == node_type:
-                found = self._by_type[node_type] = handed[2]
         if found is None:
-            query = _type_query(node_type, self.tree.language)
-            captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
-            found = in_document_order(captures.get("node", []))
-            self._by_type[node_type] = found
+            found = self._handed_over(node_type)
+        if found is None:
+            found = in_document_order(self._captured(node_type))
+        self._by_type[node_type] = found
         return found
+
+    def _handed_over(self, node_type: str) -> list[Node] | None:
+        """The nodes handed over for this tree (see :func:`hand_over`), if they are of ``node_type``."""
+        global _handed_over
+        handed = _handed_over
+        if handed is None or handed[0] is not self.tree:
+            return None
+        _handed_over = None
+        return handed[2] if handed[1] == node_type else None
+
+    def _captured(self, node_type: str) -> list[Node]:
+        """Every node of ``node_type``, in the order the query yields them (not document order)."""
+        query = _type_query(node_type, self.tree.language)
+        return QueryCursor(query).captures(self.tree.root_node).get("node", []) if query else []
 
     def calls_by_function(self) -> dict[str, list[Node]]:
         """Every call, keyed by its function identifier (``map`` for ``Enum.map``), in order.
@@ -196,14 +204,27 @@ class FileContext:
         an identifier are left out.
         """
         if self._calls_by_function is None:
-            self._calls_by_function = _index_by_function(self.nodes("call"), self.tree.language)
+            calls = self._by_type.get("call")
+            if calls is None:
+                calls = self._handed_over("call")
+            if calls is not None:
+                self._by_type["call"] = calls
+                index = _index_by_function(calls, self.tree.language)
+            else:
+                # Nobody needs every call in order yet: sort only what shares a name.
+                unordered = self._captured("call")
+                index = _index_by_function(unordered, self.tree.language, ordered=False)
+            self._calls_by_function = index
         return self._calls_by_function
 
     def calls_named(self, functions: Iterable[str]) -> list[Node]:
         """Calls of any of ``functions`` (by identifier, any receiver), in document order."""
         index = self.calls_by_function()
-        found = [call for name in functions for call in index.get(name, ())]
-        return in_document_order(found)
+        lists = [index[name] for name in functions if name in index]
+        if len(lists) == 1:
+            # Each list is in document order already; most asks find one name or none.
+            return list(lists[0])
+        return in_document_order([call for found in lists for call in found])
 
     def memo(self, key: str, factory: Callable[[], T]) -> T:
         """Compute ``factory()`` once per file under ``key``."""

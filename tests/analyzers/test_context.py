@@ -1,13 +1,18 @@
-"""FileContext's call index: by grammar ids, the same as by node type names."""
+"""FileContext's call index: by grammar ids, the same as by node type names, in document order."""
 
 from __future__ import annotations
 
+from random import Random
+
 from hypothesis import given, settings
+from hypothesis.strategies import randoms
 from tree_sitter import Node
 
 from analyzers import syntax
-from analyzers.context import _index_by_function
+from analyzers.config import Config
+from analyzers.context import FileContext, _index_by_function
 from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
 from tests.analyzers.test_syntax import sources
 
 MORE = (
@@ -48,3 +53,38 @@ def test_index_by_ids_matches_index_by_names(source: bytes) -> None:
         tree = parse_elixir(text)
         calls = [n for n in syntax.walk(tree.root_node) if n.type == "call"]
         assert _index_by_function(calls, tree.language) == _by_names(calls), text
+
+
+@settings(max_examples=150, deadline=None)
+@given(sources(), randoms(use_true_random=False))
+def test_index_of_calls_in_any_order_is_in_document_order(source: bytes, rng: Random) -> None:
+    for text in (source, *MORE):
+        tree = parse_elixir(text)
+        calls = [n for n in syntax.walk(tree.root_node) if n.type == "call"]
+        shuffled = list(calls)
+        rng.shuffle(shuffled)
+        expected = _by_names(calls)
+        assert _index_by_function(shuffled, tree.language, ordered=False) == expected, text
+
+
+def _context(text: bytes) -> FileContext:
+    tree = parse_elixir(text)
+    return FileContext(text, "lib/m.ex", "elixir", tree, config=Config(), facts=ProjectFacts())
+
+
+@settings(max_examples=100, deadline=None)
+@given(sources())
+def test_calls_by_name_are_the_same_whether_every_call_was_asked_for_first(source: bytes) -> None:
+    for text in (source, *MORE):
+        alone = _context(text)
+        after_nodes = FileContext(
+            text, "lib/m.ex", "elixir", alone.tree, config=Config(), facts=ProjectFacts()
+        )
+        calls = [n for n in syntax.walk(alone.tree.root_node) if n.type == "call"]
+        expected = _by_names(calls)
+        assert after_nodes.nodes("call") == calls
+        assert alone.calls_by_function() == expected, text
+        assert after_nodes.calls_by_function() == expected, text
+        names = sorted(expected)[:3]
+        wanted = [c for c in calls if any(c in expected[name] for name in names)]
+        assert alone.calls_named(names) == wanted, text

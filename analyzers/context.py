@@ -146,6 +146,7 @@ class FileContext:
         self.config = config
         self.facts = facts
         self._by_type: dict[str, list[Node]] = {}
+        self._unordered: dict[str, list[Node]] = {}
         self._memo: dict[str, Any] = {}
         self._calls_by_function: dict[str, list[Node]] | None = None
         self._line_index: LineIndex | None = None
@@ -192,9 +193,16 @@ class FileContext:
         return handed[2] if handed[1] == node_type else None
 
     def _captured(self, node_type: str) -> list[Node]:
-        """Every node of ``node_type``, in the order the query yields them (not document order)."""
-        query = _type_query(node_type, self.tree.language)
-        return QueryCursor(query).captures(self.tree.root_node).get("node", []) if query else []
+        """Every node of ``node_type``, in the order the query yields them (not document order).
+
+        Kept, so that :meth:`nodes` sorts them rather than running the query again.
+        """
+        found = self._unordered.get(node_type)
+        if found is None:
+            query = _type_query(node_type, self.tree.language)
+            captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
+            found = self._unordered[node_type] = captures.get("node", [])
+        return found
 
     def calls_by_function(self) -> dict[str, list[Node]]:
         """Every call, keyed by its function identifier (``map`` for ``Enum.map``), in order.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from random import Random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis.strategies import randoms
-from tree_sitter import Node
+from tree_sitter import Node, Query, QueryCursor
 
-from analyzers import syntax
+from analyzers import context, syntax
 from analyzers.config import Config
 from analyzers.context import FileContext, _index_by_function
 from analyzers.parsing import parse_elixir
@@ -88,3 +89,25 @@ def test_calls_by_name_are_the_same_whether_every_call_was_asked_for_first(sourc
         names = sorted(expected)[:3]
         wanted = [c for c in calls if any(c in expected[name] for name in names)]
         assert alone.calls_named(names) == wanted, text
+
+
+def test_one_query_serves_the_call_index_and_every_call_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[object] = []
+
+    class CountingCursor:
+        def __init__(self, query: Query) -> None:
+            self.cursor = QueryCursor(query)
+
+        def captures(self, node: Node) -> dict[str, list[Node]]:
+            runs.append(node)
+            return self.cursor.captures(node)
+
+    monkeypatch.setattr(context, "QueryCursor", CountingCursor)
+    ctx = _context(MORE[0])
+    by_function = ctx.calls_by_function()
+    calls = ctx.nodes("call")
+    assert len(runs) == 1
+    assert calls == [n for n in syntax.walk(ctx.tree.root_node) if n.type == "call"]
+    assert by_function == _by_names(calls)

@@ -14,6 +14,7 @@ after an edit (see ``analyzers.incremental``).
 from __future__ import annotations
 
 import bisect
+import functools
 import operator
 import os
 from dataclasses import dataclass, field
@@ -203,6 +204,8 @@ def migration_modules(ctx: FileContext) -> list[MigrationModule]:
     return ctx.memo("migrations.modules", lambda: _read_modules(ctx))
 
 
+# Asked by every MG rule of every file: answered once per path.
+@functools.lru_cache(maxsize=4096)
 def in_migrations_dir(path: str) -> bool:
     """``priv/<repo>/migrations/...`` (the Ecto convention)."""
     if "migrations" not in path:
@@ -215,6 +218,7 @@ def in_migrations_dir(path: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def in_data_migrations_dir(path: str) -> bool:
     """A separate data-migration directory (exempt from MG010)."""
     if "data" not in path:

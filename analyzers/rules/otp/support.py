@@ -8,6 +8,7 @@ answer those questions from the syntax tree alone.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ MESSAGE_CALLBACKS = frozenset(
 )
 
 
+# Asked by several rules of every file: answered once per path.
+@functools.lru_cache(maxsize=4096)
 def is_script_or_test(path: str) -> bool:
     """Tests, test support, ``.exs`` scripts/config and mix tasks: short-lived or not production.
 

@@ -46,6 +46,10 @@ def _suffix_language(path: str) -> str | None:
     return _SUFFIXES.get(PurePath(path).suffix.lower())
 
 
+# One shared default: the engine keeps per-config state (the rules it selects).
+_DEFAULT_CONFIG = Config()
+
+
 @dataclass(frozen=True)
 class RuleFailure:
     """A rule that raised while checking a file; reported to logs, never to the user's code."""
@@ -99,7 +103,7 @@ def analyze(
     earlier text of the same document with its error-free tree, lets that
     form be parsed incrementally; the findings are the same without it.
     """
-    config = config or Config()
+    config = config or _DEFAULT_CONFIG
     reason = budget.skip_reason(source, config.max_file_bytes)
     if reason is not None:
         return AnalysisResult(findings=[_skipped(path, reason)])

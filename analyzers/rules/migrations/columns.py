@@ -17,6 +17,7 @@ from analyzers.registry import register
 from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
+    may_hold_migrations,
     option,
     positional,
     shape_of,
@@ -322,6 +323,8 @@ def _type_change_message(sub: TableSubcommand, old: PgType | None, new: PgType) 
 @register(MG006, scope="module")
 def check_column_type_change(ctx: FileContext) -> Iterator[Finding]:
     """``modify`` that really changes a column's type on an existing table."""
+    if not may_hold_migrations(ctx):
+        return
     for sub in table_subcommands(ctx, frozenset({"modify"})):
         if not sub.on_existing_table or not sub.module.is_postgres:
             continue
@@ -408,6 +411,8 @@ def _is_nil(node: Node) -> bool:
 @register(MG009, scope="module")
 def check_volatile_default(ctx: FileContext) -> Iterator[Finding]:
     """``add ..., default: fragment("<volatile SQL>")`` on an existing table."""
+    if not may_hold_migrations(ctx):
+        return
     old_postgres = ctx.config.pg_version < 11
     for sub in table_subcommands(ctx, ADD_CALLS):
         if not sub.on_existing_table or not sub.module.is_postgres:
@@ -471,6 +476,8 @@ def _json_atoms(type_node: Node) -> Iterable[Node]:
 @register(MG012, scope="module")
 def check_json_column(ctx: FileContext) -> Iterator[Finding]:
     """A column declared (or modified) with the ``:json`` type."""
+    if not may_hold_migrations(ctx):
+        return
     for sub in table_subcommands(ctx, COLUMN_CALLS):
         if not sub.module.is_postgres:
             continue

@@ -22,6 +22,7 @@ from analyzers.rules.migrations.indexes import statement_of
 from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
+    may_hold_migrations,
     name_of,
     option,
     positional,
@@ -183,6 +184,8 @@ def _is_false(node: Node | None) -> bool:
 @register(NOT_NULL_ON_EXISTING_TABLE, scope="module")
 def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     """MG003: ``null: false`` on ``modify``, or on ``add`` with no default, of an existing table."""
+    if not may_hold_migrations(ctx):
+        return
     for _module, call, table in _column_calls(ctx):
         if not _is_false(option(ctx, call, "null")):
             continue
@@ -233,6 +236,8 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
 @register(REFERENCE_VALIDATES_IMMEDIATELY, scope="module")
 def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG004: ``references(...)`` added to an existing table without ``validate: false``."""
+    if not may_hold_migrations(ctx):
+        return
     for _module, call, table in _column_calls(ctx):
         args = positional(ctx, call)
         if len(args) < 2 or args[1].type != "call" or name_of(ctx, args[1]) != "references":
@@ -273,6 +278,8 @@ def _constraint_table(ctx: FileContext, constraint: Node) -> str | None:
 @register(CHECK_CONSTRAINT_VALIDATES_IMMEDIATELY, scope="module")
 def check_check_constraint_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG005: ``create constraint(..., check: ...)`` on an existing table, validated at once."""
+    if not may_hold_migrations(ctx):
+        return
     for module, call in ddl_calls(ctx, CONSTRAINT_DDL):
         if not module.is_postgres:
             continue

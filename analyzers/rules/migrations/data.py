@@ -30,6 +30,7 @@ from analyzers.rules.migrations.model import (
     FORWARD_DEFS,
     MigrationModule,
     in_data_migrations_dir,
+    may_hold_migrations,
     migration_modules,
     name_of,
     positional,
@@ -120,6 +121,8 @@ end
 @register(META, scope="module")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """Report data access in schema migrations (any adapter)."""
+    if not may_hold_migrations(ctx):
+        return
     if in_data_migrations_dir(ctx.path):
         return
     repo_names = {name for name in ctx.facts.repos}

@@ -22,6 +22,7 @@ from analyzers.rules.migrations.model import (
     MigrationModule,
     ddl_calls,
     index_table,
+    may_hold_migrations,
     option,
     positional,
     resolve_index,
@@ -159,6 +160,8 @@ def _table_label(ctx: FileContext, index: Node) -> str:
 @register(INDEX_NOT_CONCURRENT, scope="module")
 def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
     """MG001: index created/dropped on an existing table without ``concurrently: true``."""
+    if not may_hold_migrations(ctx):
+        return
     for op in index_operations(ctx):
         module = op.module
         if not module.is_postgres or not module.is_existing(index_table(ctx, op.index)):
@@ -188,6 +191,8 @@ def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
 @register(CONCURRENT_INDEX_IN_TRANSACTION, scope="module")
 def check_concurrent_index_in_transaction(ctx: FileContext) -> Iterator[Finding]:
     """MG002: ``concurrently: true`` without the module attributes that let it run."""
+    if not may_hold_migrations(ctx):
+        return
     for op in index_operations(ctx):
         module = op.module
         if not module.is_postgres:

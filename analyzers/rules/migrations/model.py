@@ -242,10 +242,20 @@ def _defmodules(node: Node) -> list[Node]:
     return found
 
 
+def may_hold_migrations(ctx: FileContext) -> bool:
+    """Whether the file can hold a migration module at all: every MG rule's first question.
+
+    A module counts as a migration only if it ``use``s ``Ecto.Migration`` or the
+    file lies in a migrations folder (see :func:`_read_modules`), so a file with
+    neither has no migration module, and its rules need not look further.
+    """
+    return in_migrations_dir(ctx.path) or ctx.contains(b"Ecto.Migration")
+
+
 def _read_modules(ctx: FileContext) -> list[MigrationModule]:
-    by_dir = in_migrations_dir(ctx.path)
-    if not by_dir and not ctx.contains(b"Ecto.Migration"):
+    if not may_hold_migrations(ctx):
         return []
+    by_dir = in_migrations_dir(ctx.path)
     repo = ctx.facts.repo_for_migration(ctx.path)
     names: dict[Node, str | None] = ctx.memo(_NAMES, dict)
     modules: list[MigrationModule] = []

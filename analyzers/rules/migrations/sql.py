@@ -30,6 +30,7 @@ from analyzers.registry import register
 from analyzers.rules.migrations.model import (
     MigrationModule,
     in_data_migrations_dir,
+    may_hold_migrations,
     migration_modules,
     name_of,
     option,
@@ -113,6 +114,8 @@ class _ModuleState:
 @register(META, scope="module")
 def check(ctx: FileContext) -> Iterable[Finding]:
     """Report unsafe or unreadable SQL in ``execute`` calls of Postgres migrations."""
+    if not may_hold_migrations(ctx):
+        return
     for module in migration_modules(ctx):
         if module.is_postgres:
             yield from _check_module(ctx, module)

@@ -28,6 +28,7 @@ from analyzers.rules.migrations.model import (
     MigrationModule,
     in_data_migrations_dir,
     in_migrations_dir,
+    may_hold_migrations,
     migration_modules,
     name_of,
     option,
@@ -197,6 +198,30 @@ def test_a_non_migration_file_reads_no_module() -> None:
     ctx = _context(source, "lib/my_app/accounts.ex")
     assert migration_modules(ctx) == []
     assert all(list(rule.check(ctx)) == [] for rule in all_rules() if rule.code.startswith("MG"))
+
+
+@SETTINGS
+@given(
+    migrations(),
+    st.sampled_from([MIGRATION_PATH, "lib/my_app/accounts.ex", "priv/repo/data/1_a.exs"]),
+    st.booleans(),
+)
+def test_the_shared_exit_skips_only_files_without_migrations(
+    source: bytes, path: str, keep_use: bool
+) -> None:
+    """``may_hold_migrations`` is the plain path-or-text test, and false only where no rule reports."""
+    if not keep_use:
+        source = source.replace(b"Ecto.Migration", b"Ecto.Schema")
+    ctx = _context(source, path)
+    plain = in_migrations_dir(path) or b"Ecto.Migration" in source
+    assert may_hold_migrations(ctx) == plain
+    if migration_modules(ctx):
+        assert plain
+    if not plain:
+        # The exit must hide nothing: each rule on a context asked nothing else first.
+        for rule in all_rules():
+            if rule.code.startswith("MG"):
+                assert list(rule.check(_context(source, path))) == []
 
 
 def test_path_prechecks_agree_with_the_full_path_reading() -> None:

@@ -50,7 +50,7 @@ class ModuleAliases:
 
 def module_aliases(defmodule: Node, parent: ModuleAliases | None = None) -> ModuleAliases:
     """The aliases declared directly in ``defmodule``'s body (plus those of ``parent``)."""
-    return _module_aliases(defmodule, parent, syntax.do_block(defmodule), None)
+    return _module_aliases(defmodule, parent, syntax.do_block(defmodule), None, None)
 
 
 def _module_aliases(
@@ -58,10 +58,14 @@ def _module_aliases(
     parent: ModuleAliases | None,
     block: Node | None,
     nested: list[Node] | None,
+    text: _SourceText | None,
 ) -> ModuleAliases:
     """:func:`module_aliases`, given the do-block; the ``defmodule`` statements go to ``nested``.
 
     One pass over the body finds both (each statement's target is read once).
+    With the tree's ``text``, a statement's target is read only when its first
+    bytes spell ``alias`` or ``defmodule``: a call's target is where it starts,
+    and most statements (``def``, ``@doc``) are neither.
     """
     raw = syntax.module_name(defmodule) or ""
     name = raw
@@ -73,6 +77,8 @@ def _module_aliases(
         # A nested module is aliased in its parent by its last segment.
         aliases.names[raw.split(".")[0]] = f"{parent.module}.{raw.split('.')[0]}"
     for statement in syntax.block_statements(block):
+        if text is not None and not text.starts_with(statement, (b"alias", b"defmodule")):
+            continue
         target = syntax.identifier_target(statement)
         if target == b"alias":
             _read_alias(statement, aliases)
@@ -116,13 +122,16 @@ def aliases_by_module(root: Node) -> list[tuple[Node, ModuleAliases]]:
         if cached_root == root:
             return list(cached)
     found: list[tuple[Node, ModuleAliases]] = []
+    text = _SourceText(root)
 
     def visit(modules: list[Node], parent: ModuleAliases | None) -> None:
         for module in modules:
             block = syntax.do_block(module)
             nested: list[Node] = []
             # Without a do-block the call's own children are where nested modules would be.
-            aliases = _module_aliases(module, parent, block, nested if block is not None else None)
+            aliases = _module_aliases(
+                module, parent, block, nested if block is not None else None, text
+            )
             found.append((module, aliases))
             if block is None:
                 nested = [c for c in module.named_children if _is_defmodule(c)]
@@ -133,6 +142,18 @@ def aliases_by_module(root: Node) -> list[tuple[Node, ModuleAliases]]:
     # replaced whole, never mutated, so threads analysing other files can read it meanwhile.
     _recent = ((root, found), *_recent[: _RECENT_TREES - 1])
     return list(found)
+
+
+class _SourceText:
+    """The bytes of a tree under ``root``, to test what a node starts with without reading it."""
+
+    def __init__(self, root: Node) -> None:
+        self._offset = root.start_byte
+        self._bytes = root.text or b""
+
+    def starts_with(self, node: Node, prefixes: tuple[bytes, ...]) -> bool:
+        """Whether ``node``'s text begins with one of ``prefixes``."""
+        return self._bytes.startswith(prefixes, node.start_byte - self._offset)
 
 
 def _is_defmodule(node: Node) -> bool:

@@ -68,7 +68,7 @@ class Load:
 @register(META)
 def check(ctx: FileContext) -> Iterable[Finding]:
     """EC005: association fields read on records loaded without them."""
-    if not ctx.contains(b"Repo"):
+    if not ctx.contains(b"Repo") or not _may_load(ctx):
         return
     schemas = _schemas(ctx)
     if not schemas:
@@ -87,6 +87,17 @@ def check(ctx: FileContext) -> Iterable[Finding]:
                 f"`{syntax.call_name(load.call.node)}` without preloading `:{assoc}`",
                 [fix] if fix is not None else [],
             )
+
+
+def _may_load(ctx: FileContext) -> bool:
+    """Whether any call is named like a load: a repo call is indexed by its function name.
+
+    Most files (every migration) call none, and need neither the schemas nor the repo calls.
+    The call index it reads is built for every Elixir file by other rules anyway; the
+    workspace schemas (``ProjectFacts.get``) cost more.
+    """
+    called = ctx.calls_by_function()
+    return any(function in called for function in LOADS)
 
 
 def _schemas(ctx: FileContext) -> dict[str, SchemaFacts]:

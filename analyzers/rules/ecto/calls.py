@@ -124,8 +124,12 @@ def _file_modules(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
     def build() -> tuple[frozenset[str], frozenset[str]]:
         defined: set[str] = set()
         repos: set[str] = set()
+        # `use Ecto.Repo` is written out: without the words no statement needs reading.
+        declares_repo = ctx.contains(b"Ecto.Repo")
         for module, aliases in module_aliases(ctx):
             defined.add(aliases.module)
+            if not declares_repo:
+                continue
             for statement in syntax.block_statements(syntax.do_block(module)):
                 if syntax.identifier_target(statement) == b"use":
                     args = syntax.call_args(statement)

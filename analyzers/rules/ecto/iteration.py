@@ -46,7 +46,10 @@ def iterations(ctx: FileContext) -> list[Iteration]:
         found: list[Iteration] = []
         # Only calls named `for` or like an Enum/Stream iterator: most calls are neither,
         # and this runs per keystroke.
-        for call in ctx.calls_named({"for", *ITERATORS}):
+        # A call resolves to Enum/Stream only through a name written in the file
+        # (`Enum.map`, `alias Enum, as: E`): without the words only `for` can iterate.
+        names = _ITERATION_NAMES if _mentions_iteration_module(ctx) else _COMPREHENSION_NAMES
+        for call in ctx.calls_named(names):
             function = function_text(call)
             if function == "for":
                 item = _comprehension(call) if syntax.call_name(call) == "for" else None
@@ -59,6 +62,14 @@ def iterations(ctx: FileContext) -> list[Iteration]:
         return found
 
     return ctx.memo("ecto.iterations", build)
+
+
+_ITERATION_NAMES = frozenset({"for", *ITERATORS})
+_COMPREHENSION_NAMES = frozenset({"for"})
+
+
+def _mentions_iteration_module(ctx: FileContext) -> bool:
+    return any(ctx.contains(module.encode()) for module in ITERATION_MODULES)
 
 
 def function_text(call: Node) -> str:

@@ -205,8 +205,8 @@ def _local_lookups(ctx: FileContext) -> frozenset[str]:
     Contributed per definition (see ``analyzers.summaries``), so re-checking
     one edited definition still knows what the others do.
     """
-    reads = [c.node for c in repo_calls(ctx) if c.is_read]
     contributions: dict[int, set[str]] = {}
+    reads = [c.node for c in repo_calls(ctx) if c.is_read] if _may_define_lookup(ctx) else []
     for node in reads:
         definition = enclosing_def(ctx, node)
         named = definition_name(ctx, definition) if definition is not None else None
@@ -215,9 +215,27 @@ def _local_lookups(ctx: FileContext) -> frozenset[str]:
     return summaries.unit_summary(ctx, "ecto.local_lookups", contributions)
 
 
+def _is_web_path(ctx: FileContext) -> bool:
+    return "_web/" in ctx.path.replace("\\", "/")
+
+
+def _may_be_web(ctx: FileContext) -> bool:
+    """Whether :func:`is_web_module` can hold anywhere in the file.
+
+    A ``*Web.*`` module name is written in the file, so a file outside ``*_web/``
+    without the word has none: its repo calls need no module lookup.
+    """
+    return _is_web_path(ctx) or ctx.contains(b"Web")
+
+
+def _may_define_lookup(ctx: FileContext) -> bool:
+    """A ``get_*``/``list_*`` definition spells its name here: without the words none counts."""
+    return ctx.contains(b"get_") or ctx.contains(b"list_")
+
+
 def is_web_module(ctx: FileContext, node: Node) -> bool:
     """Code in a controller/LiveView/component: under ``*_web/`` or in a ``*Web.*`` module."""
-    if "_web/" in ctx.path.replace("\\", "/"):
+    if _is_web_path(ctx):
         return True
     name = module_name_at(ctx, node)
     return name is not None and name.split(".", 1)[0].endswith("Web")
@@ -227,6 +245,8 @@ def is_web_module(ctx: FileContext, node: Node) -> bool:
 def check_unbounded(ctx: FileContext) -> Iterable[Finding]:
     """EC004: ``Repo.all`` over a visible query without ``limit`` in web modules."""
     if ctx.path.endswith(".exs") or not ctx.contains(b"Repo") or not ctx.contains(b"all"):
+        return
+    if not _may_be_web(ctx):
         return
     for found in repo_calls(ctx):
         if found.function not in {"all", "all_by"} or not is_web_module(ctx, found.node):

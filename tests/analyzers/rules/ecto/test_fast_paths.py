@@ -1,0 +1,112 @@
+"""The Ecto rules' "cannot concern this file" exits answer as the full computation would."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers import aliases
+from analyzers.parsing import parse_elixir
+from analyzers.rules.ecto import associations, iteration, queries
+from tests.ruletools import check, dedent
+
+CONTEXT_PATH = "lib/my_app/blog.ex"
+WEB_PATH = "lib/my_app_web/controllers/post_controller.ex"
+
+SOURCES = [
+    """
+    defmodule MyApp.Blog do
+      alias MyApp.Repo, as: DB
+      alias Enum, as: E
+
+      def list_posts, do: DB.all(Post)
+      def titles(ids), do: E.map(ids, fn id -> DB.get!(Post, id) end)
+      def names(ids), do: for(id <- ids, do: list_posts() ++ [id])
+    end
+    """,
+    """
+    defmodule MyAppWeb.PostController do
+      # the repo
+      alias(MyApp.Repo)
+      alias MyApp.Blog.{Post, Comment}
+
+      def index(conn, _params) do
+        posts = Repo.all(Post)
+        post = Repo.get!(Post, 1)
+        render(conn, :index, posts: posts, comments: post.comments)
+      end
+
+      defmodule Helper do
+        alias MyApp.Accounts
+        def users(ids), do: Stream.map(ids, &Accounts.get_user!/1)
+      end
+    end
+    """,
+    """
+    defmodule MyApp.Blog.Post do
+      use Ecto.Schema
+      schema "posts" do
+        has_many :comments, MyApp.Blog.Comment
+      end
+    end
+
+    defmodule MyApp.Blog do
+      alias MyApp.{Repo, Blog.Post}
+      def get_post(id), do: Repo.get(Post, id)
+      def show(id) do
+        post = Repo.get!(Post, id)
+        post.comments
+      end
+      def each(ids), do: Enum.each(ids, fn id -> get_post(id) end)
+    end
+    """,
+    """
+    defmodule MyApp.Repo do
+      use Ecto.Repo, otp_app: :my_app
+    end
+
+    defmodule MyApp.Other do
+      def all, do: MyApp.Repo.all(Web.Post)
+      def one(xs), do: Enum.map(xs, fn x -> MyApp.Repo.one(x) end)
+    end
+    """,
+    """
+    defmodule MyApp.Tasks do
+      alias MyApp.Repo
+      def run(ids), do: for(id <- ids, do: Repo.one(id))
+      def touch(ids), do: Repo.update_all(ids, set: [seen: true])
+    end
+    """,
+]
+
+
+def ecto_findings(source: str, path: str) -> list[tuple[str, int, str, int]]:
+    """The Ecto findings of ``source`` at ``path`` as (code, start, message, fixes)."""
+    return [
+        (f.code, f.start, f.message, len(f.fixes))
+        for f in check(source, path)
+        if f.code.startswith("EC")
+    ]
+
+
+@pytest.mark.parametrize("path", [CONTEXT_PATH, WEB_PATH])
+@pytest.mark.parametrize("source", SOURCES)
+def test_exits_change_no_finding(source: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = ecto_findings(source, path)
+    monkeypatch.setattr(queries, "_may_be_web", lambda ctx: True)
+    monkeypatch.setattr(queries, "_may_define_lookup", lambda ctx: True)
+    monkeypatch.setattr(iteration, "_mentions_iteration_module", lambda ctx: True)
+    monkeypatch.setattr(associations, "_may_load", lambda ctx: True)
+    monkeypatch.setattr(aliases._SourceText, "starts_with", lambda self, node, prefixes: True)
+    aliases._recent = ()
+    assert ecto_findings(source, path) == fast
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_aliases_read_from_statement_prefixes(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = parse_elixir(dedent(source).encode()).root_node
+    aliases._recent = ()
+    fast = [(m.start_byte, a) for m, a in aliases.aliases_by_module(root)]
+    monkeypatch.setattr(aliases._SourceText, "starts_with", lambda self, node, prefixes: True)
+    aliases._recent = ()
+    assert [(m.start_byte, a) for m, a in aliases.aliases_by_module(root)] == fast
+    assert any(a.names for _, a in fast) == ("alias" in source)

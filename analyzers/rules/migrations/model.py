@@ -166,11 +166,12 @@ def shape_of(ctx: FileContext, node: Node) -> CallShape:
     shapes: dict[Node, CallShape] = ctx.memo("migrations.shapes", dict)
     found = shapes.get(node)
     if found is None:
-        found = shapes[node] = _read_shape(node)
+        # No call is piped into in a file without `|>`: its calls need no parent lookup.
+        found = shapes[node] = _read_shape(node, may_be_piped=ctx.contains(b"|>"))
     return found
 
 
-def _read_shape(node: Node) -> CallShape:
+def _read_shape(node: Node, *, may_be_piped: bool = True) -> CallShape:
     # The same steps as syntax.positional_args/options_node, sharing one call_args.
     args = syntax.call_args(node)
     options: Node | None = None
@@ -183,7 +184,7 @@ def _read_shape(node: Node) -> CallShape:
         elif last.type == "list":
             pairs = syntax.keyword_pairs(last)
             options = last if pairs else None
-    piped = syntax.pipe_source(node)
+    piped = syntax.pipe_source(node) if may_be_piped else None
     effective = [piped, *args] if piped is not None else args
     positional = [a for a in effective if a != options] if options is not None else effective
     return CallShape(args, options, positional, pairs)

@@ -93,8 +93,8 @@ def _may_load(ctx: FileContext) -> bool:
     """Whether any call is named like a load: a repo call is indexed by its function name.
 
     Most files (every migration) call none, and need neither the schemas nor the repo calls.
-    The call index it reads is built for every Elixir file by other rules anyway; the
-    workspace schemas (``ProjectFacts.get``) cost more.
+    The call index is built for every Elixir file by other rules anyway; a text test for
+    ``get``/``one`` would cost more (short needles: ~2.5 us each on a 120-line module).
     """
     called = ctx.calls_by_function()
     return any(function in called for function in LOADS)

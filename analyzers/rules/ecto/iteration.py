@@ -46,10 +46,7 @@ def iterations(ctx: FileContext) -> list[Iteration]:
         found: list[Iteration] = []
         # Only calls named `for` or like an Enum/Stream iterator: most calls are neither,
         # and this runs per keystroke.
-        # A call resolves to Enum/Stream only through a name written in the file
-        # (`Enum.map`, `alias Enum, as: E`): without the words only `for` can iterate.
-        names = _ITERATION_NAMES if _mentions_iteration_module(ctx) else _COMPREHENSION_NAMES
-        for call in ctx.calls_named(names):
+        for call in _iteration_named(ctx):
             function = function_text(call)
             if function == "for":
                 item = _comprehension(call) if syntax.call_name(call) == "for" else None
@@ -70,6 +67,41 @@ _COMPREHENSION_NAMES = frozenset({"for"})
 
 def _mentions_iteration_module(ctx: FileContext) -> bool:
     return any(ctx.contains(module.encode()) for module in ITERATION_MODULES)
+
+
+def _iteration_named(ctx: FileContext) -> list[Node]:
+    """The calls that may be iterations: named ``for`` or like an Enum/Stream iterator.
+
+    A call resolves to Enum/Stream only through a name written in the file
+    (``Enum.map``, ``alias Enum, as: E``): without the words only ``for`` can iterate.
+    """
+    names = _ITERATION_NAMES if _mentions_iteration_module(ctx) else _COMPREHENSION_NAMES
+    return ctx.calls_named(names)
+
+
+def may_be_in_iteration(ctx: FileContext, calls: list[Node]) -> bool:
+    """Whether any of ``calls`` lies within a call that may be an iteration.
+
+    Every iteration body is inside its iteration's call, so a False answer
+    means :func:`innermost_iteration` is None for each of ``calls``, without
+    resolving any call or building the iterations.
+    """
+    if not calls:
+        return False
+    # Calls nest or are disjoint: the union of their ranges, as sorted disjoint stretches.
+    starts: list[int] = []
+    ends: list[int] = []
+    for loop in _iteration_named(ctx):
+        if ends and loop.start_byte < ends[-1]:
+            ends[-1] = max(ends[-1], loop.end_byte)
+        else:
+            starts.append(loop.start_byte)
+            ends.append(loop.end_byte)
+    for call in calls:
+        index = bisect.bisect_right(starts, call.start_byte) - 1
+        if index >= 0 and call.end_byte <= ends[index]:
+            return True
+    return False
 
 
 def function_text(call: Node) -> str:

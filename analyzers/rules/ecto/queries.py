@@ -27,9 +27,14 @@ from analyzers import summaries, syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.ecto.calls import is_repo_module, repo_calls, resolve
+from analyzers.rules.ecto.calls import READS, is_repo_module, repo_calls, resolve
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
-from analyzers.rules.ecto.iteration import Iteration, innermost_iteration, iterations
+from analyzers.rules.ecto.iteration import (
+    Iteration,
+    innermost_iteration,
+    iterations,
+    may_be_in_iteration,
+)
 from analyzers.rules.ecto.scopes import definition_name, enclosing_def, module_name_at
 from analyzers.rules.ecto.writes import in_mix_task, is_test_path
 
@@ -136,6 +141,14 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
     # Always gathered, even with no iteration here: an incremental re-check of another
     # definition reuses this definition's contribution.
     local_lookups = _local_lookups(ctx)
+    # Every distinct function name of the file: the test is inlined.
+    lookups = [
+        name for name in ctx.calls_by_function() if name.startswith(_LOOKUP) and len(name) > 5
+    ]
+    # By name and byte range only: most files have no read or lookup inside any loop,
+    # and then need no iteration resolved.
+    if not may_be_in_iteration(ctx, ctx.calls_named([*READS, *lookups])):
+        return
     if not iterations(ctx):
         return
     for found in repo_calls(ctx):
@@ -143,10 +156,6 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
             iteration = innermost_iteration(ctx, found.node)
             if iteration is not None:
                 yield found.node, syntax.call_name(found.node) or found.function, iteration
-    # Every distinct function name of the file: the test is inlined.
-    lookups = [
-        name for name in ctx.calls_by_function() if name.startswith(_LOOKUP) and len(name) > 5
-    ]
     for call in ctx.calls_named(lookups):
         iteration = innermost_iteration(ctx, call)
         if iteration is None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from analyzers import aliases
+from analyzers.config import Config
+from analyzers.context import FileContext
 from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
 from analyzers.rules.ecto import associations, iteration, queries
 from tests.ruletools import check, dedent
 
@@ -70,6 +73,18 @@ SOURCES = [
     end
     """,
     """
+    defmodule MyApp.Loops do
+      alias MyApp.Repo
+      def run(ids) do
+        for id <- ids, x <- [1, 2] do
+          Enum.map(Repo.all(id), fn y -> Stream.each(y, &Repo.get!(&1, x)) end)
+        end
+        Enum.reduce(ids, 0, fn id, acc -> acc + Repo.aggregate(id, :count) end) |> Repo.one()
+        Enum.map([1, 2], fn id -> Repo.get(X, id) end)
+      end
+    end
+    """,
+    """
     defmodule MyApp.Tasks do
       alias MyApp.Repo
       def run(ids), do: for(id <- ids, do: Repo.one(id))
@@ -94,6 +109,7 @@ def test_exits_change_no_finding(source: str, path: str, monkeypatch: pytest.Mon
     fast = ecto_findings(source, path)
     monkeypatch.setattr(queries, "_may_be_web", lambda ctx: True)
     monkeypatch.setattr(queries, "_may_define_lookup", lambda ctx: True)
+    monkeypatch.setattr(queries, "may_be_in_iteration", lambda ctx, calls: True)
     monkeypatch.setattr(iteration, "_mentions_iteration_module", lambda ctx: True)
     monkeypatch.setattr(associations, "_may_load", lambda ctx: True)
     monkeypatch.setattr(aliases._SourceText, "starts_with", lambda self, node, prefixes: True)
@@ -110,3 +126,19 @@ def test_aliases_read_from_statement_prefixes(source: str, monkeypatch: pytest.M
     aliases._recent = ()
     assert [(m.start_byte, a) for m, a in aliases.aliases_by_module(root)] == fast
     assert any(a.names for _, a in fast) == ("alias" in source)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_calls_outside_iteration_calls_are_in_no_body(source: str) -> None:
+    data = dedent(source).encode()
+    ctx = FileContext(
+        data, CONTEXT_PATH, "elixir", parse_elixir(data), config=Config(), facts=ProjectFacts()
+    )
+    calls = ctx.nodes("call")
+    inside = [c for c in calls if iteration.innermost_iteration(ctx, c) is not None]
+    assert all(iteration.may_be_in_iteration(ctx, [c]) for c in inside)
+    assert iteration.may_be_in_iteration(ctx, calls) == bool(
+        [c for c in calls if iteration.may_be_in_iteration(ctx, [c])]
+    )
+    if "Enum." in source or "for(" in source:
+        assert inside

@@ -9,7 +9,7 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
-from analyzers.rules.ecto import associations, iteration, queries
+from analyzers.rules.ecto import associations, iteration, queries, raw_sql
 from tests.ruletools import check, dedent
 
 CONTEXT_PATH = "lib/my_app/blog.ex"
@@ -85,6 +85,15 @@ SOURCES = [
     end
     """,
     """
+    defmodule MyApp.Reports do
+      alias MyApp.Repo
+      alias Ecto.Adapters.SQL
+      def by_name(name), do: Repo.query("SELECT * FROM users WHERE name = '#{name}'")
+      def by_kind(kind), do: SQL.query!(Repo, "SELECT * FROM t WHERE kind = " <> kind, [])
+      def many(q), do: Repo.query_many(q <> " LIMIT 1")
+    end
+    """,
+    """
     defmodule MyApp.Tasks do
       alias MyApp.Repo
       def run(ids), do: for(id <- ids, do: Repo.one(id))
@@ -112,6 +121,7 @@ def test_exits_change_no_finding(source: str, path: str, monkeypatch: pytest.Mon
     monkeypatch.setattr(queries, "may_be_in_iteration", lambda ctx, calls: True)
     monkeypatch.setattr(iteration, "_mentions_iteration_module", lambda ctx: True)
     monkeypatch.setattr(associations, "_may_load", lambda ctx: True)
+    monkeypatch.setattr(raw_sql, "_calls_query", lambda ctx: True)
     monkeypatch.setattr(aliases._SourceText, "starts_with", lambda self, node, prefixes: True)
     aliases._recent = ()
     assert ecto_findings(source, path) == fast

@@ -46,8 +46,10 @@ def _suffix_language(path: str) -> str | None:
     return _SUFFIXES.get(PurePath(path).suffix.lower())
 
 
-# One shared default: the engine keeps per-config state (the rules it selects).
+# Shared defaults: the engine keeps per-config state (the rules it selects), and facts
+# keep their collectors' empty values.
 _DEFAULT_CONFIG = Config()
+_NO_FACTS = ProjectFacts()
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def _analyze(
     incremental: bool,
     base: tuple[bytes, Tree] | None,
 ) -> AnalysisResult:
-    facts = facts or ProjectFacts()
+    facts = facts or _NO_FACTS
     lang = language or language_for(path) or ELIXIR
     template: heex.Template | None = None
     if lang == HEEX:

@@ -86,10 +86,17 @@ def collectors() -> list[FactCollector[Any, Any]]:
     return list(_COLLECTORS.values())
 
 
-def _load_rule_families() -> None:
-    from analyzers.registry import all_rules
+_families_loaded = False
 
-    all_rules()
+
+def _load_rule_families() -> None:
+    # Asked on every ProjectFacts.get of a file analysed alone: import once, then a flag.
+    global _families_loaded
+    if not _families_loaded:
+        from analyzers.registry import registered_rules
+
+        registered_rules()
+        _families_loaded = True
 
 
 register_collector(

@@ -48,15 +48,21 @@ class ProjectFacts:
     repos: Mapping[str, RepoFacts] = field(default_factory=dict)
     # Combined facts of every other collector (see analyzers.facts), by collector name.
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # Empty values of collectors with nothing collected, built on first ask (as extras are
+    # shared by every file analysed with these facts).
+    _empty: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def get(self, name: str) -> Any:
         """The combined facts of collector ``name`` (its empty value when nothing was collected)."""
         if name in self.extras:
             return self.extras[name]
+        if name in self._empty:
+            return self._empty[name]
         from analyzers.facts import collector
 
         found = collector(name)
-        return found.combine({}) if found is not None else None
+        empty = self._empty[name] = found.combine({}) if found is not None else None
+        return empty
 
     def repo_for_migration(self, path: str) -> RepoFacts | None:
         """The repo whose migrations directory holds ``path`` (best effort).

@@ -63,3 +63,17 @@ def test_an_endpoint_adapter_does_not_make_a_repo(tmp_path: Path) -> None:
     facts = load_project_facts(tmp_path)
     assert set(facts.repos) == {"App.LegacyRepo"}
     assert not facts.repos["App.LegacyRepo"].is_postgres
+
+
+def test_facts_of_a_file_alone_answer_each_collectors_empty_value_once() -> None:
+    from analyzers.facts import collectors
+
+    facts = ProjectFacts()
+    for found in collectors():
+        empty = facts.get(found.name)
+        assert empty == found.combine({})
+        assert facts.get(found.name) is empty
+    assert facts.get("no such collector") is None
+    named = ProjectFacts(extras={collectors()[0].name: "collected"})
+    assert named.get(collectors()[0].name) == "collected"
+    assert named == ProjectFacts(extras={collectors()[0].name: "collected"})

@@ -42,8 +42,8 @@ def test_a_failing_rule_is_logged_and_the_others_still_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     meta = RuleMeta("ZZ999", "broken", "broken", Severity.ERROR, "r", "s")
-    rules = [*all_rules(), Rule(meta, _broken, frozenset({"elixir"}))]
-    monkeypatch.setattr(analyzers.engine, "all_rules", lambda: rules)
+    rules = (*all_rules(), Rule(meta, _broken, frozenset({"elixir"})))
+    monkeypatch.setattr(analyzers.engine, "registered_rules", lambda: rules)
     server = _server()
     sent: list[tuple[str, types.MessageType]] = []
     monkeypatch.setattr(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
@@ -270,9 +270,17 @@ def _run_rules(
     """Each rule on ``ctx``, isolated (a rule that raises is recorded in ``failures``)."""
     findings: list[Finding] = []
     config = ctx.config
+    # Each family's shared "could this file concern us" answer, asked once per file.
+    applies: dict[Callable[[FileContext], bool], bool] = {}
     for rule in rules:
         budget.check()
         try:
+            if rule.applies is not None:
+                answer = applies.get(rule.applies)
+                if answer is None:
+                    answer = applies[rule.applies] = rule.applies(ctx)
+                if not answer:
+                    continue
             found = list(rule.check(ctx))
         except (budget.BudgetExceeded, RecursionError):
             raise

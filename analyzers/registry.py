@@ -35,6 +35,9 @@ class Rule:
     languages: frozenset[str]
     # What its findings depend on (see analyzers.incremental): "file", "module" or "definition".
     scope: str = "file"
+    # A cheap test a family's rules share ("could this file concern us at all?"): the engine
+    # asks it once per file for all of them and skips them where it is false.
+    applies: Callable[[FileContext], bool] | None = None
 
     @property
     def code(self) -> str:
@@ -50,7 +53,11 @@ _LOAD_LOCK = threading.RLock()
 
 
 def register(
-    meta: RuleMeta, *, languages: Iterable[str] = ("elixir",), scope: str = "file"
+    meta: RuleMeta,
+    *,
+    languages: Iterable[str] = ("elixir",),
+    scope: str = "file",
+    applies: Callable[[FileContext], bool] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Decorator: register ``check`` as the implementation of ``meta``.
 
@@ -59,6 +66,8 @@ def register(
     module's findings depend only on that module), ``"definition"`` (a
     definition's findings depend only on it and its module's skeleton; see
     :mod:`analyzers.incremental`), or ``"file"`` (anything in the file).
+    ``applies``, shared by a family's rules, must be false only where ``check``
+    would find nothing; the engine then does not run ``check`` at all.
     """
     if scope not in {"file", "module", "definition"}:
         raise ValueError(f"rule {meta.code}: unknown scope {scope!r}")
@@ -69,7 +78,7 @@ def register(
             raise ValueError(f"rule {meta.code} registered twice")
         _SORTED = None
         _RULES[meta.code] = Rule(
-            meta=meta, check=check, languages=frozenset(languages), scope=scope
+            meta=meta, check=check, languages=frozenset(languages), scope=scope, applies=applies
         )
         return check
 

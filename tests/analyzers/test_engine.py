@@ -118,3 +118,27 @@ def test_findings_keep_their_path_and_take_configured_severity() -> None:
     config = Config(severity={"ZZ": Severity.ERROR})
     (raised,) = analyze(SOURCE, "lib/m.ex", rules=rules, config=config).findings
     assert (raised.path, raised.severity) == ("lib/m.ex", Severity.ERROR)
+
+
+def test_a_shared_applies_test_is_asked_once_per_file_and_skips_its_rules() -> None:
+    asked: list[str] = []
+    checked: list[str] = []
+
+    def mentions_migration(ctx: FileContext) -> bool:
+        asked.append(ctx.path)
+        return b"Ecto.Migration" in ctx.source
+
+    def recording(ctx: FileContext) -> Iterable[Finding]:
+        checked.append(ctx.path)
+        yield from flag_defs(ctx)
+
+    rules = [
+        Rule(META, recording, frozenset({"elixir"}), applies=mentions_migration),
+        Rule(BROKEN, recording, frozenset({"elixir"}), applies=mentions_migration),
+    ]
+    assert analyze(SOURCE, "lib/m.ex", rules=rules).findings == []
+    assert (asked, checked) == (["lib/m.ex"], [])
+    migration = b"# Ecto.Migration\n" + SOURCE
+    found = analyze(migration, "lib/n.ex", rules=rules).findings
+    assert asked == ["lib/m.ex", "lib/n.ex"] and checked == ["lib/n.ex", "lib/n.ex"]
+    assert {f.code for f in found} == {"ZZ001"}

@@ -320,11 +320,9 @@ def _type_change_message(sub: TableSubcommand, old: PgType | None, new: PgType) 
     )
 
 
-@register(MG006, scope="module")
+@register(MG006, scope="module", applies=may_hold_migrations)
 def check_column_type_change(ctx: FileContext) -> Iterator[Finding]:
     """``modify`` that really changes a column's type on an existing table."""
-    if not may_hold_migrations(ctx):
-        return
     for sub in table_subcommands(ctx, frozenset({"modify"})):
         if not sub.on_existing_table or not sub.module.is_postgres:
             continue
@@ -408,11 +406,9 @@ def _is_nil(node: Node) -> bool:
     return node.type == "nil"
 
 
-@register(MG009, scope="module")
+@register(MG009, scope="module", applies=may_hold_migrations)
 def check_volatile_default(ctx: FileContext) -> Iterator[Finding]:
     """``add ..., default: fragment("<volatile SQL>")`` on an existing table."""
-    if not may_hold_migrations(ctx):
-        return
     old_postgres = ctx.config.pg_version < 11
     for sub in table_subcommands(ctx, ADD_CALLS):
         if not sub.on_existing_table or not sub.module.is_postgres:
@@ -473,11 +469,9 @@ def _json_atoms(type_node: Node) -> Iterable[Node]:
             yield from _json_atoms(items[1])
 
 
-@register(MG012, scope="module")
+@register(MG012, scope="module", applies=may_hold_migrations)
 def check_json_column(ctx: FileContext) -> Iterator[Finding]:
     """A column declared (or modified) with the ``:json`` type."""
-    if not may_hold_migrations(ctx):
-        return
     for sub in table_subcommands(ctx, COLUMN_CALLS):
         if not sub.module.is_postgres:
             continue

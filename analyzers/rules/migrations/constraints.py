@@ -181,11 +181,9 @@ def _is_false(node: Node | None) -> bool:
     return node is not None and node.type == "boolean" and syntax.text(node) == "false"
 
 
-@register(NOT_NULL_ON_EXISTING_TABLE, scope="module")
+@register(NOT_NULL_ON_EXISTING_TABLE, scope="module", applies=may_hold_migrations)
 def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     """MG003: ``null: false`` on ``modify``, or on ``add`` with no default, of an existing table."""
-    if not may_hold_migrations(ctx):
-        return
     for _module, call, table in _column_calls(ctx):
         if not _is_false(option(ctx, call, "null")):
             continue
@@ -233,11 +231,9 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
         yield ctx.finding(NOT_NULL_ON_EXISTING_TABLE, call, message, severity=Severity.ERROR)
 
 
-@register(REFERENCE_VALIDATES_IMMEDIATELY, scope="module")
+@register(REFERENCE_VALIDATES_IMMEDIATELY, scope="module", applies=may_hold_migrations)
 def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG004: ``references(...)`` added to an existing table without ``validate: false``."""
-    if not may_hold_migrations(ctx):
-        return
     for _module, call, table in _column_calls(ctx):
         args = positional(ctx, call)
         if len(args) < 2 or args[1].type != "call" or name_of(ctx, args[1]) != "references":
@@ -275,11 +271,9 @@ def _constraint_table(ctx: FileContext, constraint: Node) -> str | None:
     return f"{prefix}.{name}" if prefix else name
 
 
-@register(CHECK_CONSTRAINT_VALIDATES_IMMEDIATELY, scope="module")
+@register(CHECK_CONSTRAINT_VALIDATES_IMMEDIATELY, scope="module", applies=may_hold_migrations)
 def check_check_constraint_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG005: ``create constraint(..., check: ...)`` on an existing table, validated at once."""
-    if not may_hold_migrations(ctx):
-        return
     for module, call in ddl_calls(ctx, CONSTRAINT_DDL):
         if not module.is_postgres:
             continue

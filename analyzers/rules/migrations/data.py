@@ -118,11 +118,9 @@ end
 )
 
 
-@register(META, scope="module")
+@register(META, scope="module", applies=may_hold_migrations)
 def check(ctx: FileContext) -> Iterable[Finding]:
     """Report data access in schema migrations (any adapter)."""
-    if not may_hold_migrations(ctx):
-        return
     if in_data_migrations_dir(ctx.path):
         return
     repo_names = {name for name in ctx.facts.repos}

@@ -78,11 +78,9 @@ end
 )
 
 
-@register(MG007, scope="module")
+@register(MG007, scope="module", applies=may_hold_migrations)
 def check_rename(ctx: FileContext) -> Iterator[Finding]:
     """``rename table(...), to: table(...)`` and ``rename table(:t), :a, to: :b``."""
-    if not may_hold_migrations(ctx):
-        return
     for module, call in ddl_calls(ctx, frozenset({"rename"})):
         args = positional(ctx, call)
         table_call = _table_call(ctx, args[0] if args else None)
@@ -138,11 +136,9 @@ end
 )
 
 
-@register(MG008, scope="module")
+@register(MG008, scope="module", applies=may_hold_migrations)
 def check_remove_column(ctx: FileContext) -> Iterator[Finding]:
     """``remove``/``remove_if_exists`` of a column and ``drop table`` on existing tables."""
-    if not may_hold_migrations(ctx):
-        return
     for sub in table_subcommands(ctx, frozenset({"remove", "remove_if_exists"})):
         if not sub.on_existing_table:
             continue
@@ -254,11 +250,9 @@ def _irreversible(ctx: FileContext, call: Node) -> str | None:
     return None
 
 
-@register(MG013, scope="module")
+@register(MG013, scope="module", applies=may_hold_migrations)
 def check_irreversible_change(ctx: FileContext) -> Iterator[Finding]:
     """Commands inside ``def change`` that ``Ecto.Migration.Runner`` cannot reverse."""
-    if not may_hold_migrations(ctx):
-        return
     subcommands = frozenset({"modify", "remove", "remove_if_exists", "add_if_not_exists"})
     for sub in table_subcommands(ctx, subcommands):
         if sub.kind != "alter" or not sub.module.in_change(sub.call):

@@ -157,11 +157,9 @@ def _table_label(ctx: FileContext, index: Node) -> str:
     return f"`{table}`" if table else "an existing table"
 
 
-@register(INDEX_NOT_CONCURRENT, scope="module")
+@register(INDEX_NOT_CONCURRENT, scope="module", applies=may_hold_migrations)
 def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
     """MG001: index created/dropped on an existing table without ``concurrently: true``."""
-    if not may_hold_migrations(ctx):
-        return
     for op in index_operations(ctx):
         module = op.module
         if not module.is_postgres or not module.is_existing(index_table(ctx, op.index)):
@@ -188,11 +186,9 @@ def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
         yield ctx.finding(INDEX_NOT_CONCURRENT, op.anchor, message, [Fix(title, tuple(edits))])
 
 
-@register(CONCURRENT_INDEX_IN_TRANSACTION, scope="module")
+@register(CONCURRENT_INDEX_IN_TRANSACTION, scope="module", applies=may_hold_migrations)
 def check_concurrent_index_in_transaction(ctx: FileContext) -> Iterator[Finding]:
     """MG002: ``concurrently: true`` without the module attributes that let it run."""
-    if not may_hold_migrations(ctx):
-        return
     for op in index_operations(ctx):
         module = op.module
         if not module.is_postgres:

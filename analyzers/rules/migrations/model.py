@@ -244,7 +244,7 @@ def _defmodules(node: Node) -> list[Node]:
 
 
 def may_hold_migrations(ctx: FileContext) -> bool:
-    """Whether the file can hold a migration module at all: every MG rule's first question.
+    """Whether the file can hold a migration module at all: every MG rule's ``applies`` test.
 
     A module counts as a migration only if it ``use``s ``Ecto.Migration`` or the
     file lies in a migrations folder (see :func:`_read_modules`), so a file with

@@ -111,11 +111,9 @@ class _ModuleState:
     validated_unknown: dict[str, set[str]] = field(default_factory=dict)
 
 
-@register(META, scope="module")
+@register(META, scope="module", applies=may_hold_migrations)
 def check(ctx: FileContext) -> Iterable[Finding]:
     """Report unsafe or unreadable SQL in ``execute`` calls of Postgres migrations."""
-    if not may_hold_migrations(ctx):
-        return
     for module in migration_modules(ctx):
         if module.is_postgres:
             yield from _check_module(ctx, module)

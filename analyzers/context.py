@@ -225,6 +225,11 @@ class FileContext:
             self._calls_by_function = index
         return self._calls_by_function
 
+    def calls_any(self, functions: Iterable[str]) -> bool:
+        """Whether any call is of one of ``functions`` (by identifier, any receiver)."""
+        index = self.calls_by_function()
+        return any(name in index for name in functions)
+
     def calls_named(self, functions: Iterable[str]) -> list[Node]:
         """Calls of any of ``functions`` (by identifier, any receiver), in document order."""
         index = self.calls_by_function()

@@ -89,6 +89,8 @@ def test_calls_by_name_are_the_same_whether_every_call_was_asked_for_first(sourc
         names = sorted(expected)[:3]
         wanted = [c for c in calls if any(c in expected[name] for name in names)]
         assert alone.calls_named(names) == wanted, text
+        assert alone.calls_any(names) == bool(wanted)
+        assert not alone.calls_any(["no_such_function"])
 
 
 def test_one_query_serves_the_call_index_and_every_call_in_order(

@@ -86,8 +86,7 @@ def _calls_query(ctx: FileContext) -> bool:
 
     Asked of the call index, not the text: ``query`` is a common variable name.
     """
-    called = ctx.calls_by_function()
-    return any(function in called for function in QUERIES)
+    return ctx.calls_any(QUERIES)
 
 
 def _sql_arguments(ctx: FileContext) -> Iterable[tuple[Node, Node]]:

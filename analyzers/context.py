@@ -177,13 +177,13 @@ class FileContext:
         """All named nodes of ``node_type``, in document order (one C-side query per type)."""
         found = self._by_type.get(node_type)
         if found is None:
-            found = self._handed_over(node_type)
+            found = self._take_handed_over(node_type)
         if found is None:
             found = in_document_order(self._captured(node_type))
         self._by_type[node_type] = found
         return found
 
-    def _handed_over(self, node_type: str) -> list[Node] | None:
+    def _take_handed_over(self, node_type: str) -> list[Node] | None:
         """The nodes handed over for this tree (see :func:`hand_over`), if they are of ``node_type``."""
         global _handed_over
         handed = _handed_over
@@ -214,7 +214,7 @@ class FileContext:
         if self._calls_by_function is None:
             calls = self._by_type.get("call")
             if calls is None:
-                calls = self._handed_over("call")
+                calls = self._take_handed_over("call")
             if calls is not None:
                 self._by_type["call"] = calls
                 index = _index_by_function(calls, self.tree.language)

@@ -27,6 +27,7 @@ from analyzers.project import (
     combine_repo_settings,
     wants_repo_settings,
 )
+from analyzers.registry import registered_rules
 from analyzers.text import read_source_file
 
 P = TypeVar("P")
@@ -86,17 +87,9 @@ def collectors() -> list[FactCollector[Any, Any]]:
     return list(_COLLECTORS.values())
 
 
-_families_loaded = False
-
-
 def _load_rule_families() -> None:
-    # Asked on every ProjectFacts.get of a file analysed alone: import once, then a flag.
-    global _families_loaded
-    if not _families_loaded:
-        from analyzers.registry import registered_rules
-
-        registered_rules()
-        _families_loaded = True
+    # Rule families register their collectors on import.
+    registered_rules()
 
 
 register_collector(

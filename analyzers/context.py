@@ -107,6 +107,65 @@ def _index_by_function(
     return index
 
 
+@functools.cache
+def _call_target_query(language: Language) -> Query | None:
+    """A query capturing the function identifier of every call named by one.
+
+    ``get`` of ``get(x)`` and of ``Repo.get(x)`` alike: the calls the index keeps.
+    None for a grammar without such calls (HEEx).
+    """
+    try:
+        return Query(
+            language,
+            "(call target: (identifier) @name) (call target: (dot right: (identifier) @name))",
+        )
+    except QueryError:
+        return None
+
+
+def _call_targets_by_name(tree: Tree) -> dict[str, list[Node]]:
+    """The function identifier of every call in ``tree``, keyed by its name.
+
+    Cheaper than reading each call's target: the query hands over the
+    identifiers, and only the few asked for are climbed back to their calls
+    (see :func:`_calls_of_targets`). Empty (missing) identifiers are left out.
+    """
+    query = _call_target_query(tree.language)
+    if query is None:
+        return {}
+    by_bytes: dict[bytes, list[Node]] = {}
+    for target in QueryCursor(query).captures(tree.root_node).get("name", ()):
+        raw = target.text
+        if raw:
+            found = by_bytes.get(raw)
+            if found is None:
+                by_bytes[raw] = [target]
+            else:
+                found.append(target)
+    index: dict[str, list[Node]] = {}
+    for raw, found in by_bytes.items():
+        name = raw.decode("utf-8", "replace")
+        # Two invalid byte sequences may read alike: their targets share one list.
+        index[name] = [*index[name], *found] if name in index else found
+    return index
+
+
+def _calls_of_targets(targets: list[Node]) -> list[Node]:
+    """The calls whose function identifiers are ``targets``, in document order.
+
+    An identifier's call is its parent, or its grandparent after a dot; the
+    identifiers' own order can differ from the calls' (``a.b.c()`` encloses ``a.b``).
+    """
+    calls: list[Node] = []
+    for target in targets:
+        call = target.parent
+        if call is not None and call.type == "dot":
+            call = call.parent
+        if call is not None:
+            calls.append(call)
+    return calls if len(calls) == 1 else in_document_order(calls)
+
+
 # Nodes of one type already found in a tree before its analysis (by the CLI's fact
 # collectors), for the FileContext of that very tree object: (tree, node type, nodes).
 _handed_over: tuple[Tree, str, list[Node]] | None = None
@@ -146,9 +205,9 @@ class FileContext:
         self.config = config
         self.facts = facts
         self._by_type: dict[str, list[Node]] = {}
-        self._unordered: dict[str, list[Node]] = {}
         self._memo: dict[str, Any] = {}
-        self._calls_by_function: dict[str, list[Node]] | None = None
+        self._call_targets: dict[str, list[Node]] | None = None
+        self._calls_of: dict[str, list[Node]] = {}
         self._line_index: LineIndex | None = None
         # Set by the engine to one carried over from the document's previous analysis.
         self.presence = Presence(source)
@@ -193,47 +252,59 @@ class FileContext:
         return handed[2] if handed[1] == node_type else None
 
     def _captured(self, node_type: str) -> list[Node]:
-        """Every node of ``node_type``, in the order the query yields them (not document order).
+        """Every node of ``node_type``, in the order the query yields them (not document order)."""
+        query = _type_query(node_type, self.tree.language)
+        captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
+        return captures.get("node", [])
 
-        Kept, so that :meth:`nodes` sorts them rather than running the query again.
+    def _call_index(self) -> dict[str, list[Node]]:
+        """Function name -> the nodes its calls are read from (built once per file).
+
+        When every call is already known in document order (asked for or handed
+        over), the index holds the calls themselves. Otherwise one query captures
+        each call's function identifier, and a name's calls are read from those
+        only when a rule asks for that name (most names are never asked for).
         """
-        found = self._unordered.get(node_type)
-        if found is None:
-            query = _type_query(node_type, self.tree.language)
-            captures = QueryCursor(query).captures(self.tree.root_node) if query else {}
-            found = self._unordered[node_type] = captures.get("node", [])
-        return found
-
-    def calls_by_function(self) -> dict[str, list[Node]]:
-        """Every call, keyed by its function identifier (``map`` for ``Enum.map``), in order.
-
-        Read once per file so rules can visit only the calls whose name they
-        care about; anonymous calls (``fun.(x)``) and calls whose target is not
-        an identifier are left out.
-        """
-        if self._calls_by_function is None:
+        if self._call_targets is None:
             calls = self._by_type.get("call")
             if calls is None:
                 calls = self._take_handed_over("call")
             if calls is not None:
                 self._by_type["call"] = calls
-                index = _index_by_function(calls, self.tree.language)
+                self._call_targets = self._calls_of = _index_by_function(calls, self.tree.language)
             else:
-                # Nobody needs every call in order yet: sort only what shares a name.
-                unordered = self._captured("call")
-                index = _index_by_function(unordered, self.tree.language, ordered=False)
-            self._calls_by_function = index
-        return self._calls_by_function
+                self._call_targets = _call_targets_by_name(self.tree)
+        return self._call_targets
+
+    def _calls(self, name: str, targets: list[Node]) -> list[Node]:
+        """The calls of function ``name`` (whose targets are ``targets``), in document order."""
+        found = self._calls_of.get(name)
+        if found is None:
+            found = self._calls_of[name] = _calls_of_targets(targets)
+        return found
+
+    def call_names(self) -> Iterable[str]:
+        """The name of every function the file calls (by identifier, any receiver)."""
+        return self._call_index().keys()
+
+    def calls_by_function(self) -> dict[str, list[Node]]:
+        """Every call, keyed by its function identifier (``map`` for ``Enum.map``), in order.
+
+        Anonymous calls (``fun.(x)``) and calls whose target is not an
+        identifier are left out. Rules ask by name instead (:meth:`calls_named`):
+        this reads the calls of every name.
+        """
+        return {name: self._calls(name, found) for name, found in self._call_index().items()}
 
     def calls_any(self, functions: Iterable[str]) -> bool:
         """Whether any call is of one of ``functions`` (by identifier, any receiver)."""
-        index = self.calls_by_function()
+        index = self._call_index()
         return any(name in index for name in functions)
 
     def calls_named(self, functions: Iterable[str]) -> list[Node]:
         """Calls of any of ``functions`` (by identifier, any receiver), in document order."""
-        index = self.calls_by_function()
-        lists = [index[name] for name in functions if name in index]
+        index = self._call_index()
+        lists = [self._calls(name, index[name]) for name in functions if name in index]
         if len(lists) == 1:
             # Each list is in document order already; most asks find one name or none.
             return list(lists[0])

@@ -284,6 +284,7 @@ def run_scope(
         reused = _incremental(ctx, rules, scope, units, previous, run_rules)
         if reused is not None:
             return [*chain.from_iterable(reused.per_unit), *reused.outside], reused
+    unit_summaries.keep(ctx)
     found = run_rules(ctx, rules)
     per_unit, outside = _attribute(units, found)
     summaries = _contributions(units, unit_summaries.recorded(ctx), lambda offset: offset)
@@ -467,6 +468,7 @@ def _recheck(
     partial = FileContext(
         compact.source, ctx.path, ctx.language, compact_tree, config=ctx.config, facts=ctx.facts
     )
+    unit_summaries.keep(partial)
     for key, contributions in previous.summaries.items():
         seeded = _union_except(previous.counts[key], contributions, dirty)
         unit_summaries.seed(partial, key, seeded)

@@ -15,7 +15,7 @@ whose text contains it are checked again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 from analyzers.context import FileContext
 
@@ -23,6 +23,22 @@ _recorded: WeakKeyDictionary[FileContext, dict[str, dict[int, frozenset[str]]]] 
     WeakKeyDictionary()
 )
 _seeded: WeakKeyDictionary[FileContext, dict[str, frozenset[str]]] = WeakKeyDictionary()
+_kept: WeakSet[FileContext] = WeakSet()
+
+
+def keep(ctx: FileContext) -> None:
+    """Mark ``ctx`` as analysed incrementally: its contributions will be read back."""
+    _kept.add(ctx)
+
+
+def kept(ctx: FileContext) -> bool:
+    """Whether ``ctx``'s contributions are read back (see :func:`keep`).
+
+    Only then must a rule gather a contribution it has no use for itself: a
+    later re-check of another unit reads it. A one-off analysis (the CLI, a
+    workspace scan) gathers a summary only when a finding depends on it.
+    """
+    return ctx in _kept
 
 
 def unit_summary(

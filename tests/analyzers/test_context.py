@@ -93,9 +93,8 @@ def test_calls_by_name_are_the_same_whether_every_call_was_asked_for_first(sourc
         assert not alone.calls_any(["no_such_function"])
 
 
-def test_one_query_serves_the_call_index_and_every_call_in_order(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _counting_queries(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every query the context runs from now on (one entry per tree walk)."""
     runs: list[object] = []
 
     class CountingCursor:
@@ -107,9 +106,36 @@ def test_one_query_serves_the_call_index_and_every_call_in_order(
             return self.cursor.captures(node)
 
     monkeypatch.setattr(context, "QueryCursor", CountingCursor)
+    return runs
+
+
+def test_every_call_in_order_serves_the_call_index_without_another_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs = _counting_queries(monkeypatch)
     ctx = _context(MORE[0])
-    by_function = ctx.calls_by_function()
     calls = ctx.nodes("call")
+    by_function = ctx.calls_by_function()
     assert len(runs) == 1
     assert calls == [n for n in syntax.walk(ctx.tree.root_node) if n.type == "call"]
     assert by_function == _by_names(calls)
+
+
+def test_the_call_index_reads_calls_only_for_the_names_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ctx = _context(MORE[0] + MORE[1])
+    expected = _by_names([n for n in syntax.walk(ctx.tree.root_node) if n.type == "call"])
+    read: list[list[Node]] = []
+    original = context._calls_of_targets
+
+    def recording(targets: list[Node]) -> list[Node]:
+        read.append(targets)
+        return original(targets)
+
+    monkeypatch.setattr(context, "_calls_of_targets", recording)
+    assert ctx.calls_named(["c", "baz"]) == [*expected["c"], *expected["baz"]]
+    assert ctx.calls_named(["baz"]) == expected["baz"]
+    assert len(read) == 2, "each asked name is read once, no other"
+    assert sorted(ctx.call_names()) == sorted(expected)
+    assert len(read) == 2

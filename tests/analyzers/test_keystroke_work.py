@@ -27,13 +27,13 @@ def test_an_edit_inside_a_function_indexes_no_call_of_the_whole_file(
     edited = text[:anchor] + b"|> Repo.insert!()" + text[anchor + len(b"|> Repo.insert()") :]
 
     indexed: list[int] = []
-    original = FileContext.calls_by_function
+    original = FileContext._call_index
 
     def recording(ctx: FileContext) -> dict[str, list[object]]:
         indexed.append(len(ctx.source))
         return original(ctx)  # type: ignore[return-value]
 
-    monkeypatch.setattr(FileContext, "calls_by_function", recording)
+    monkeypatch.setattr(FileContext, "_call_index", recording)
     again = analyze(edited, path, incremental=True, previous=first.state)
     assert again.failures == []
     assert indexed, "the edited function's rules read the call index"

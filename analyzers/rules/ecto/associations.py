@@ -27,7 +27,7 @@ from analyzers.context import FileContext
 from analyzers.fixes import add_keyword_option
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.ecto.calls import RepoCall, aliases_for, repo_call, repo_calls
+from analyzers.rules.ecto.calls import RepoCall, aliases_for, repo_call, repo_calls_of
 from analyzers.rules.ecto.facts import SCHEMAS, SchemaFacts, collect_schemas
 
 LOADS = frozenset({"get", "get!", "get_by", "get_by!", "one", "one!"})
@@ -112,9 +112,7 @@ def _schemas(ctx: FileContext) -> dict[str, SchemaFacts]:
 
 
 def _loads(ctx: FileContext, schemas: dict[str, SchemaFacts]) -> Iterator[Load]:
-    for found in repo_calls(ctx):
-        if found.function not in LOADS:
-            continue
+    for found in repo_calls_of(ctx, LOADS):
         value = syntax.pipeline_top(found.node)
         binding = value.parent
         if binding is None or binding.type != "binary_operator" or syntax.operator(binding) != "=":

@@ -168,28 +168,42 @@ def is_repo_module(ctx: FileContext, module: str) -> bool:
 
 def repo_calls(ctx: FileContext) -> list[RepoCall]:
     """Every call to a repo function in the file, in document order (computed once)."""
+    return ctx.memo("ecto.repo_calls", lambda: _as_repo_calls(ctx, REPO_FUNCTIONS))
 
-    def build() -> list[RepoCall]:
-        found: list[RepoCall] = []
-        # Resolved module -> the repo it is (None: not one); a file names a few modules.
-        repos: dict[str, str | None] = {}
-        for call in ctx.calls_named(REPO_FUNCTIONS):
-            target = syntax.call_target(call)
-            if target is None or target.type != "dot":
-                continue
-            resolved = resolve(ctx, call)
-            if resolved is None:
-                continue
-            if resolved[0] in repos:
-                repo = repos[resolved[0]]
-            else:
-                module = _macro_aliased_repo(ctx, resolved[0]) or resolved[0]
-                repo = repos[resolved[0]] = module if is_repo_module(ctx, module) else None
-            if repo is not None:
-                found.append(RepoCall(call, repo, resolved[1]))
-        return found
 
-    return ctx.memo("ecto.repo_calls", build)
+def repo_calls_of(ctx: FileContext, functions: frozenset[str]) -> list[RepoCall]:
+    """The repo calls of ``functions`` (some of :data:`REPO_FUNCTIONS`), in document order.
+
+    Resolves only calls of those names: a rule about writes need not learn
+    which module every ``all`` or ``get`` is called on.
+    """
+    cache: dict[frozenset[str], list[RepoCall]] = ctx.memo("ecto.repo_calls_of", dict)
+    found = cache.get(functions)
+    if found is None:
+        found = cache[functions] = _as_repo_calls(ctx, functions)
+    return found
+
+
+def _as_repo_calls(ctx: FileContext, functions: frozenset[str]) -> list[RepoCall]:
+    """The calls of ``functions`` that are on a repo module, in document order."""
+    found: list[RepoCall] = []
+    # Resolved module -> the repo it is (None: not one); a file names a few modules.
+    repos: dict[str, str | None] = ctx.memo("ecto.repo_of_module", dict)
+    for call in ctx.calls_named(functions):
+        target = syntax.call_target(call)
+        if target is None or target.type != "dot":
+            continue
+        resolved = resolve(ctx, call)
+        if resolved is None:
+            continue
+        if resolved[0] in repos:
+            repo = repos[resolved[0]]
+        else:
+            module = _macro_aliased_repo(ctx, resolved[0]) or resolved[0]
+            repo = repos[resolved[0]] = module if is_repo_module(ctx, module) else None
+        if repo is not None:
+            found.append(RepoCall(call, repo, resolved[1]))
+    return found
 
 
 def _macro_aliased_repo(ctx: FileContext, module: str) -> str | None:
@@ -266,7 +280,7 @@ def transaction_scopes(ctx: FileContext) -> list[Node]:
     """Every repo transaction call and ``Ecto.Multi`` call of the file (computed once)."""
 
     def build() -> list[Node]:
-        scopes = [c.node for c in repo_calls(ctx) if c.function in TRANSACTIONS]
+        scopes = [c.node for c in repo_calls_of(ctx, TRANSACTIONS)]
         # Resolving every call is costly; no file without the word calls Ecto.Multi.
         if ctx.contains(b"Multi"):
             scopes += [c for c in ctx.nodes("call") if is_multi_call(ctx, c)]

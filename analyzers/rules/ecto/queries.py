@@ -27,7 +27,7 @@ from analyzers import summaries, syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.ecto.calls import READS, is_repo_module, repo_calls, resolve
+from analyzers.rules.ecto.calls import READS, is_repo_module, repo_calls_of, resolve
 from analyzers.rules.ecto.facts import QUERY_FUNCTIONS
 from analyzers.rules.ecto.iteration import (
     Iteration,
@@ -138,24 +138,22 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
     The (cheap) iteration lookup comes first: most reads and lookup-named calls
     (every ``def get_x(id)`` head is one) are outside any, and need no name or resolution.
     """
-    # Always gathered, even with no iteration here: an incremental re-check of another
-    # definition reuses this definition's contribution.
-    local_lookups = _local_lookups(ctx)
+    if summaries.kept(ctx):
+        # Gathered even with no iteration here: an incremental re-check of another
+        # definition reuses this definition's contribution.
+        _local_lookups(ctx)
     # Every distinct function name of the file: the test is inlined.
-    lookups = [
-        name for name in ctx.calls_by_function() if name.startswith(_LOOKUP) and len(name) > 5
-    ]
+    lookups = [name for name in ctx.call_names() if name.startswith(_LOOKUP) and len(name) > 5]
     # By name and byte range only: most files have no read or lookup inside any loop,
     # and then need no iteration resolved.
     if not may_be_in_iteration(ctx, ctx.calls_named([*READS, *lookups])):
         return
     if not iterations(ctx):
         return
-    for found in repo_calls(ctx):
-        if found.is_read:
-            iteration = innermost_iteration(ctx, found.node)
-            if iteration is not None:
-                yield found.node, syntax.call_name(found.node) or found.function, iteration
+    for found in repo_calls_of(ctx, READS):
+        iteration = innermost_iteration(ctx, found.node)
+        if iteration is not None:
+            yield found.node, syntax.call_name(found.node) or found.function, iteration
     for call in ctx.calls_named(lookups):
         iteration = innermost_iteration(ctx, call)
         if iteration is None:
@@ -164,7 +162,7 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
         if name is None or not _is_lookup_name(name.rsplit(".", 1)[-1]):
             continue
         if "." not in name:
-            if name in local_lookups:
+            if name in _local_lookups(ctx):
                 yield call, name, iteration
             continue
         resolved = resolve(ctx, call)
@@ -173,6 +171,7 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
 
 
 _LOOKUP = ("get_", "list_")
+_LISTS = frozenset({"all", "all_by"})
 
 
 def _is_lookup_name(function: str) -> bool:
@@ -214,14 +213,18 @@ def _local_lookups(ctx: FileContext) -> frozenset[str]:
     Contributed per definition (see ``analyzers.summaries``), so re-checking
     one edited definition still knows what the others do.
     """
-    contributions: dict[int, set[str]] = {}
-    reads = [c.node for c in repo_calls(ctx) if c.is_read] if _may_define_lookup(ctx) else []
-    for node in reads:
-        definition = enclosing_def(ctx, node)
-        named = definition_name(ctx, definition) if definition is not None else None
-        if definition is not None and named is not None and _is_lookup_name(named[1]):
-            contributions.setdefault(definition.start_byte, set()).add(named[1])
-    return summaries.unit_summary(ctx, "ecto.local_lookups", contributions)
+
+    def build() -> frozenset[str]:
+        contributions: dict[int, set[str]] = {}
+        reads = [c.node for c in repo_calls_of(ctx, READS)] if _may_define_lookup(ctx) else []
+        for node in reads:
+            definition = enclosing_def(ctx, node)
+            named = definition_name(ctx, definition) if definition is not None else None
+            if definition is not None and named is not None and _is_lookup_name(named[1]):
+                contributions.setdefault(definition.start_byte, set()).add(named[1])
+        return summaries.unit_summary(ctx, "ecto.local_lookups", contributions)
+
+    return ctx.memo("ecto.local_lookups", build)
 
 
 def _is_web_path(ctx: FileContext) -> bool:
@@ -257,8 +260,8 @@ def check_unbounded(ctx: FileContext) -> Iterable[Finding]:
         return
     if not _may_be_web(ctx):
         return
-    for found in repo_calls(ctx):
-        if found.function not in {"all", "all_by"} or not is_web_module(ctx, found.node):
+    for found in repo_calls_of(ctx, _LISTS):
+        if not is_web_module(ctx, found.node):
             continue
         args = syntax.positional_args(found.node)
         if not args:

@@ -28,7 +28,7 @@ from analyzers import syntax
 from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.ecto.calls import QUERIES, SQL_ADAPTER, repo_calls, resolve
+from analyzers.rules.ecto.calls import QUERIES, SQL_ADAPTER, repo_calls_of, resolve
 
 META = RuleMeta(
     code="EC003",
@@ -90,11 +90,10 @@ def _calls_query(ctx: FileContext) -> bool:
 
 
 def _sql_arguments(ctx: FileContext) -> Iterable[tuple[Node, Node]]:
-    for found in repo_calls(ctx):
-        if found.function in QUERIES:
-            args = syntax.positional_args(found.node)
-            if args:
-                yield found.node, args[0]
+    for found in repo_calls_of(ctx, QUERIES):
+        args = syntax.positional_args(found.node)
+        if args:
+            yield found.node, args[0]
     if not ctx.contains(SQL_ADAPTER.encode()) and not ctx.contains(b"SQL."):
         return
     for call in ctx.nodes("call"):

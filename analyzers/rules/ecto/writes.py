@@ -23,11 +23,18 @@ from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
-from analyzers import syntax
+from analyzers import summaries, syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
-from analyzers.rules.ecto.calls import RepoCall, in_transaction, repo_calls, transaction_helpers
+from analyzers.rules.ecto.calls import (
+    WRITES,
+    RepoCall,
+    in_transaction,
+    repo_calls,
+    repo_calls_of,
+    transaction_helpers,
+)
 from analyzers.rules.ecto.multi_fix import transaction_fixes
 from analyzers.rules.ecto.scopes import enclosing_def, module_name_at
 
@@ -64,14 +71,15 @@ def check(ctx: FileContext) -> Iterable[Finding]:
     """EC002: functions with a run of two or more repo writes outside a transaction."""
     if ctx.path.endswith(".exs") or is_test_path(ctx.path):
         return
-    # Always gathered: a re-check of one definition reuses the others' contributions,
-    # and this definition may call them in a transaction without writing itself.
-    transaction_helpers(ctx)
+    if summaries.kept(ctx):
+        # Gathered even without writes here: a re-check of one definition reuses the
+        # others' contributions, and this one may call them in a transaction.
+        transaction_helpers(ctx)
     if not ctx.contains(b"Repo"):
         return
     by_def: dict[int, tuple[Node, list[RepoCall]]] = {}
-    for found in repo_calls(ctx):
-        if not found.is_write or in_transaction(ctx, found.node):
+    for found in repo_calls_of(ctx, WRITES):
+        if in_transaction(ctx, found.node):
             continue
         if _ensure_step(ctx, found.node):
             continue

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import pytest
 
-from analyzers import aliases
+from analyzers import aliases, summaries
 from analyzers.config import Config
 from analyzers.context import FileContext
+from analyzers.engine import analyze
 from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
-from analyzers.rules.ecto import associations, iteration, queries, raw_sql
+from analyzers.rules.ecto import associations, calls, iteration, queries, raw_sql
 from tests.ruletools import check, dedent
 
 CONTEXT_PATH = "lib/my_app/blog.ex"
@@ -152,3 +156,60 @@ def test_calls_outside_iteration_calls_are_in_no_body(source: str) -> None:
     )
     if "Enum." in source or "for(" in source:
         assert inside
+
+
+def _ecto_context(source: str, path: str = CONTEXT_PATH) -> FileContext:
+    data = dedent(source).encode()
+    return FileContext(
+        data, path, "elixir", parse_elixir(data), config=Config(), facts=ProjectFacts()
+    )
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize(
+    "functions",
+    [calls.READS, calls.WRITES, calls.TRANSACTIONS, calls.QUERIES, associations.LOADS],
+)
+def test_repo_calls_of_some_functions_are_those_of_all_repo_calls(
+    source: str, functions: frozenset[str]
+) -> None:
+    ctx = _ecto_context(source)
+    some = calls.repo_calls_of(ctx, functions)
+    assert some == [c for c in calls.repo_calls(ctx) if c.function in functions]
+
+
+LOOPLESS = """
+defmodule MyApp.Blog do
+  alias MyApp.Repo
+  def get_post(id), do: Repo.get(Post, id)
+  def titles, do: Repo.all(Post) |> Enum.map(& &1.title)
+  def rename(post, title), do: Map.update(post, :title, title, &String.trim/1)
+end
+"""
+
+
+@pytest.mark.parametrize("source", [LOOPLESS, *SOURCES])
+def test_a_one_off_analysis_gathers_a_summary_only_where_a_finding_needs_it(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gathered: list[str] = []
+    original = summaries.unit_summary
+
+    def recording(ctx: FileContext, key: str, contributions: Mapping[int, Iterable[str]]) -> Any:
+        gathered.append(key)
+        return original(ctx, key, contributions)
+
+    monkeypatch.setattr(summaries, "unit_summary", recording)
+    text = dedent(source).encode()
+    one_off = analyze(text, CONTEXT_PATH)
+    one_off_gathered = list(gathered)
+    gathered.clear()
+    incremental = analyze(text, CONTEXT_PATH, incremental=True)
+    assert sorted(gathered) == ["ecto.local_lookups", "ecto.transaction_helpers"]
+    assert [(f.code, f.start, f.message) for f in one_off.findings] == [
+        (f.code, f.start, f.message) for f in incremental.findings
+    ]
+    if source is LOOPLESS:
+        # No read in a loop asks which local functions read, and no write asks which
+        # functions run in a transaction.
+        assert one_off_gathered == []

@@ -62,10 +62,9 @@ def _module_aliases(
 ) -> ModuleAliases:
     """:func:`module_aliases`, given the do-block; the ``defmodule`` statements go to ``nested``.
 
-    One pass over the body finds both (each statement's target is read once).
-    With the tree's ``text``, a statement's target is read only when its first
-    bytes spell ``alias`` or ``defmodule``: a call's target is where it starts,
-    and most statements (``def``, ``@doc``) are neither.
+    Without the tree's ``text``, one pass over the body finds both. With it,
+    only where the body spells ``alias`` or ``defmodule`` is looked at: most
+    statements (``def``, ``@doc``) are neither, and a module has few of these.
     """
     raw = syntax.module_name(defmodule) or ""
     name = raw
@@ -76,9 +75,14 @@ def _module_aliases(
     if parent is not None and raw:
         # A nested module is aliased in its parent by its last segment.
         aliases.names[raw.split(".")[0]] = f"{parent.module}.{raw.split('.')[0]}"
+    if text is not None:
+        if block is not None:
+            for statement in text.statements_calling(block, b"alias"):
+                _read_alias(statement, aliases)
+            if nested is not None:
+                nested.extend(text.statements_calling(block, b"defmodule"))
+        return aliases
     for statement in syntax.block_statements(block):
-        if text is not None and not text.starts_with(statement, (b"alias", b"defmodule")):
-            continue
         target = syntax.identifier_target(statement)
         if target == b"alias":
             _read_alias(statement, aliases)
@@ -145,15 +149,39 @@ def aliases_by_module(root: Node) -> list[tuple[Node, ModuleAliases]]:
 
 
 class _SourceText:
-    """The bytes of a tree under ``root``, to test what a node starts with without reading it."""
+    """The bytes of a tree under ``root``, to find statements by their first word."""
 
     def __init__(self, root: Node) -> None:
+        self._root = root
         self._offset = root.start_byte
         self._bytes = root.text or b""
 
-    def starts_with(self, node: Node, prefixes: tuple[bytes, ...]) -> bool:
-        """Whether ``node``'s text begins with one of ``prefixes``."""
-        return self._bytes.startswith(prefixes, node.start_byte - self._offset)
+    def statements_calling(self, block: Node, function: bytes) -> list[Node]:
+        """The statements of ``block`` that are calls of the identifier ``function``, in order.
+
+        Such a statement starts with its target, so only where the block's text
+        spells ``function`` can one start: the identifier found there must be
+        its call's target, and that call a statement of ``block``.
+        """
+        found: list[Node] = []
+        data, offset, size = self._bytes, self._offset, len(function)
+        end = block.end_byte - offset
+        at = data.find(function, block.start_byte - offset, end)
+        while at >= 0:
+            start = at + offset
+            word = self._root.named_descendant_for_byte_range(start, start + size)
+            at = data.find(function, at + 1, end)
+            if word is None or word.start_byte != start or word.end_byte != start + size:
+                continue
+            call = word.parent
+            if (
+                call is not None
+                and call.type == "call"
+                and call.parent == block
+                and call.child_by_field_name("target") == word
+            ):
+                found.append(call)
+        return found
 
 
 def _is_defmodule(node: Node) -> bool:

@@ -191,7 +191,7 @@ def _as_repo_calls(ctx: FileContext, functions: frozenset[str]) -> list[RepoCall
     repos: dict[str, str | None] = ctx.memo("ecto.repo_of_module", dict)
     for call in ctx.calls_named(functions):
         target = syntax.call_target(call)
-        if target is None or target.type != "dot":
+        if target is None or target.type != "dot" or not _may_name_repo(ctx, target):
             continue
         resolved = resolve(ctx, call)
         if resolved is None:
@@ -204,6 +204,40 @@ def _as_repo_calls(ctx: FileContext, functions: frozenset[str]) -> list[RepoCall
         if repo is not None:
             found.append(RepoCall(call, repo, resolved[1]))
     return found
+
+
+# How a keyword option `as:` can be written (`as: X`, `"as": X`, `'as': X`).
+_AS_OPTION = (b"as:", b'as":', b"as':")
+
+
+def _may_name_repo(ctx: FileContext, target: Node) -> bool:
+    """Whether the receiver of a dot call (``target``) could resolve to a repo module.
+
+    An alias keeps a module's last name segment unless it renames it (``as:``),
+    and a repo is one by its full name (whose last segment is a known repo's)
+    or, failing that, by a last segment ending in ``Repo``. So in a file that
+    renames nothing, ``Map.update`` needs neither the module's aliases nor a
+    resolution.
+    """
+    renames, segments = ctx.memo("ecto.repo_segments", lambda: _repo_segments(ctx))
+    left = target.child_by_field_name("left")
+    if renames or left is None:
+        return True
+    raw = left.text or b""
+    if raw.startswith(b"__MODULE__"):
+        return True
+    last = raw.rsplit(b".", 1)[-1]
+    return last.endswith(b"Repo") or last in segments
+
+
+def _repo_segments(ctx: FileContext) -> tuple[bool, frozenset[bytes]]:
+    """(whether the file may rename an alias, the last name segments of the repos it may call)."""
+    if any(ctx.contains(spelling) for spelling in _AS_OPTION):
+        return True, frozenset()
+    repos = set(workspace_repos(ctx))
+    if ctx.contains(b"Ecto.Repo"):
+        repos |= _file_modules(ctx)[1]
+    return False, frozenset(name.rsplit(".", 1)[-1].encode() for name in repos)
 
 
 def _macro_aliased_repo(ctx: FileContext, module: str) -> str | None:

@@ -12,7 +12,7 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.engine import analyze
 from analyzers.parsing import parse_elixir
-from analyzers.project import ProjectFacts
+from analyzers.project import ProjectFacts, RepoFacts
 from analyzers.rules.ecto import associations, calls, iteration, queries, raw_sql
 from tests.ruletools import check, dedent
 
@@ -126,17 +126,19 @@ def test_exits_change_no_finding(source: str, path: str, monkeypatch: pytest.Mon
     monkeypatch.setattr(iteration, "_mentions_iteration_module", lambda ctx: True)
     monkeypatch.setattr(associations, "_may_load", lambda ctx: True)
     monkeypatch.setattr(raw_sql, "_calls_query", lambda ctx: True)
-    monkeypatch.setattr(aliases._SourceText, "starts_with", lambda self, node, prefixes: True)
+    monkeypatch.setattr(aliases, "_SourceText", lambda root: None)
     aliases._recent = ()
     assert ecto_findings(source, path) == fast
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_aliases_read_from_statement_prefixes(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aliases_found_by_text_are_those_of_every_statement(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = parse_elixir(dedent(source).encode()).root_node
     aliases._recent = ()
     fast = [(m.start_byte, a) for m, a in aliases.aliases_by_module(root)]
-    monkeypatch.setattr(aliases._SourceText, "starts_with", lambda self, node, prefixes: True)
+    monkeypatch.setattr(aliases, "_SourceText", lambda root: None)
     aliases._recent = ()
     assert [(m.start_byte, a) for m, a in aliases.aliases_by_module(root)] == fast
     assert any(a.names for _, a in fast) == ("alias" in source)
@@ -213,3 +215,56 @@ def test_a_one_off_analysis_gathers_a_summary_only_where_a_finding_needs_it(
         # No read in a loop asks which local functions read, and no write asks which
         # functions run in a transaction.
         assert one_off_gathered == []
+
+
+RENAMING = [
+    """
+    defmodule MyApp.Store do
+      alias MyApp.Repo, as: Map
+      def touch(post), do: Map.update(post)
+    end
+    """,
+    """
+    defmodule MyApp.Store do
+      alias MyApp.Repo, "as": Store
+      alias MyApp.ReadRepo
+      def touch(post), do: Store.update(post) && ReadRepo.insert(post) && Keyword.delete(x, :a)
+    end
+    """,
+    """
+    defmodule MyApp.Database do
+      use Ecto.Repo, otp_app: :my_app
+      def save(x), do: __MODULE__.insert(x)
+    end
+
+    defmodule MyApp.Store do
+      alias MyApp.Database
+      def touch(post), do: Database.update(post) && __MODULE__.Repo.insert(post)
+      def erase(x), do: :ets.delete(x) && Map.delete(x, :a) && repo().delete(x)
+    end
+    """,
+]
+FACTS = [
+    ProjectFacts(),
+    ProjectFacts(root=".", repos={"MyApp.Database": RepoFacts("MyApp.Database")}),
+    ProjectFacts(root=".", repos={"MyApp.Repo": RepoFacts("MyApp.Repo")}),
+]
+
+
+@pytest.mark.parametrize("facts", FACTS)
+@pytest.mark.parametrize("source", [*SOURCES, *RENAMING])
+def test_receivers_that_cannot_name_a_repo_are_not_resolved(
+    source: str, facts: ProjectFacts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def repo_calls_at(ctx: FileContext) -> list[tuple[int, str, str]]:
+        return [(c.node.start_byte, c.module, c.function) for c in calls.repo_calls(ctx)]
+
+    data = dedent(source).encode()
+    tree = parse_elixir(data)
+    fast = FileContext(data, CONTEXT_PATH, "elixir", tree, config=Config(), facts=facts)
+    expected = repo_calls_at(fast)
+    monkeypatch.setattr(calls, "_may_name_repo", lambda ctx, target: True)
+    slow = FileContext(data, CONTEXT_PATH, "elixir", tree, config=Config(), facts=facts)
+    assert repo_calls_at(slow) == expected
+    if source in RENAMING and not facts.repos:
+        assert expected, "each renaming example calls a repo through a name not ending in Repo"

@@ -123,8 +123,8 @@ def _call_target_query(language: Language) -> Query | None:
         return None
 
 
-def _call_targets_by_name(tree: Tree) -> dict[str, list[Node]]:
-    """The function identifier of every call in ``tree``, keyed by its name.
+def _call_targets_by_name(tree: Tree, source: bytes) -> dict[str, list[Node]]:
+    """The function identifier of every call in ``tree`` (parsed from ``source``), by name.
 
     Cheaper than reading each call's target: the query hands over the
     identifiers, and only the few asked for are climbed back to their calls
@@ -135,7 +135,8 @@ def _call_targets_by_name(tree: Tree) -> dict[str, list[Node]]:
         return {}
     by_bytes: dict[bytes, list[Node]] = {}
     for target in QueryCursor(query).captures(tree.root_node).get("name", ()):
-        raw = target.text
+        # Slicing the source costs less than asking the node for its text.
+        raw = source[target.start_byte : target.end_byte]
         if raw:
             found = by_bytes.get(raw)
             if found is None:
@@ -273,7 +274,7 @@ class FileContext:
                 self._by_type["call"] = calls
                 self._call_targets = self._calls_of = _index_by_function(calls, self.tree.language)
             else:
-                self._call_targets = _call_targets_by_name(self.tree)
+                self._call_targets = _call_targets_by_name(self.tree, self.source)
         return self._call_targets
 
     def _calls(self, name: str, targets: list[Node]) -> list[Node]:

@@ -284,6 +284,19 @@ class FileContext:
             found = self._calls_of[name] = _calls_of_targets(targets)
         return found
 
+    def call_targets(self, functions: Iterable[str]) -> list[Node]:
+        """The function identifiers of the calls of ``functions``, in no particular order.
+
+        Enough to ask which calls lie within other calls (one does exactly when
+        its function identifier does: calls nest, and only a dot lies between a
+        call and its function's name); no call is read back from them.
+        """
+        index = self._call_index()
+        if index is self._calls_of:
+            # Built from the calls themselves: their identifiers are not at hand.
+            return [call for name in functions for call in index.get(name, ())]
+        return [target for name in functions for target in index.get(name, ())]
+
     def call_names(self) -> Iterable[str]:
         """The name of every function the file calls (by identifier, any receiver)."""
         return self._call_index().keys()

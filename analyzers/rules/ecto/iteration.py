@@ -80,11 +80,12 @@ def _iteration_named(ctx: FileContext) -> list[Node]:
 
 
 def may_be_in_iteration(ctx: FileContext, calls: list[Node]) -> bool:
-    """Whether any of ``calls`` lies within a call that may be an iteration.
+    """Whether any of ``calls`` (or their function identifiers) lies within a possible iteration.
 
     Every iteration body is inside its iteration's call, so a False answer
     means :func:`innermost_iteration` is None for each of ``calls``, without
-    resolving any call or building the iterations.
+    resolving any call or building the iterations. A call's identifier will
+    do (see :meth:`FileContext.call_targets`).
     """
     if not calls:
         return False

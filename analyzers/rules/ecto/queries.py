@@ -146,7 +146,7 @@ def _per_element_queries(ctx: FileContext) -> Iterator[tuple[Node, str, Iteratio
     lookups = [name for name in ctx.call_names() if name.startswith(_LOOKUP) and len(name) > 5]
     # By name and byte range only: most files have no read or lookup inside any loop,
     # and then need no iteration resolved.
-    if not may_be_in_iteration(ctx, ctx.calls_named([*READS, *lookups])):
+    if not may_be_in_iteration(ctx, ctx.call_targets([*READS, *lookups])):
         return
     if not iterations(ctx):
         return

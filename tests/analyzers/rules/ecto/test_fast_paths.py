@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
+from tree_sitter import Node
 
 from analyzers import aliases, summaries
 from analyzers.config import Config
@@ -268,3 +269,32 @@ def test_receivers_that_cannot_name_a_repo_are_not_resolved(
     assert repo_calls_at(slow) == expected
     if source in RENAMING and not facts.repos:
         assert expected, "each renaming example calls a repo through a name not ending in Repo"
+
+
+CHAINED = """
+defmodule MyApp.Chains do
+  def run(ids), do: Enum.map(ids, fn id -> Repo.get(X, id) end).all(Repo.all(q)) |> Enum.each(& &1.a.b())
+end
+"""
+
+
+def _function_identifier(call: Node) -> Node:
+    target = call.child_by_field_name("target")
+    assert target is not None
+    right = target.child_by_field_name("right") if target.type == "dot" else target
+    assert right is not None
+    return right
+
+
+@pytest.mark.parametrize("source", [*SOURCES, CHAINED])
+def test_calls_and_their_identifiers_lie_in_the_same_iterations(source: str) -> None:
+    ctx = _ecto_context(source)
+    for name in sorted(ctx.call_names()):
+        calls_ = ctx.calls_named([name])
+        targets = ctx.call_targets([name])
+        assert sorted(t.start_byte for t in targets) == sorted(
+            _function_identifier(c).start_byte for c in calls_
+        )
+        for call in calls_:
+            alone = iteration.may_be_in_iteration(ctx, [call])
+            assert iteration.may_be_in_iteration(ctx, [_function_identifier(call)]) == alone

@@ -24,6 +24,7 @@ that short name when exactly one exists: ``use MyApp.Context`` or
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -206,8 +207,8 @@ def _as_repo_calls(ctx: FileContext, functions: frozenset[str]) -> list[RepoCall
     return found
 
 
-# How a keyword option `as:` can be written (`as: X`, `"as": X`, `'as': X`).
-_AS_OPTION = (b"as:", b'as":', b"as':")
+# How a keyword option `as:` can be written (`as: X`, `"as": X`, `'as': X`): one scan.
+_AS_OPTION = re.compile(rb"""as["']?:""")
 
 
 def _may_name_repo(ctx: FileContext, target: Node) -> bool:
@@ -232,7 +233,7 @@ def _may_name_repo(ctx: FileContext, target: Node) -> bool:
 
 def _repo_segments(ctx: FileContext) -> tuple[bool, frozenset[bytes]]:
     """(whether the file may rename an alias, the last name segments of the repos it may call)."""
-    if any(ctx.contains(spelling) for spelling in _AS_OPTION):
+    if _AS_OPTION.search(ctx.source):
         return True, frozenset()
     repos = set(workspace_repos(ctx))
     if ctx.contains(b"Ecto.Repo"):

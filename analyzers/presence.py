@@ -10,7 +10,22 @@ for afresh when asked (the edit may have removed its last occurrence).
 
 from __future__ import annotations
 
+import functools
+
 from analyzers.parsing import changed_span
+
+# Bytes of Elixir source, from the most to the least common (by the share of files that
+# contain each, over ~4,700 files of public Phoenix applications); unlisted bytes are rarer.
+_COMMON_FIRST = b" nomefislud.ratpc,g:b_()hvyE\"xCwkTM{}ASLR[]=>P%-UD@1Hq|#/I0NOWB2Fj!3z<?4G5~V6&'\\KQ8`9+J7^*Y;XZ$"
+_RANK = {byte: rank for rank, byte in enumerate(_COMMON_FIRST)}
+
+
+@functools.cache
+def _rarest_byte(needle: bytes) -> bytes:
+    """The byte of ``needle`` least likely to occur in a source file (none of an empty one)."""
+    if not needle:
+        return b""
+    return bytes([max(needle, key=lambda byte: _RANK.get(byte, len(_COMMON_FIRST)))])
 
 
 class Presence:
@@ -23,10 +38,16 @@ class Presence:
         self._known: dict[bytes, bool] = known if known is not None else {}
 
     def contains(self, needle: bytes) -> bool:
-        """Whether ``needle`` occurs in the source."""
+        """Whether ``needle`` occurs in the source.
+
+        Its rarest byte is looked for first: a one-byte search runs several
+        times faster than a longer one, and an absent byte settles it (``~`` of
+        ``~H`` is in under a third of files).
+        """
         found = self._known.get(needle)
         if found is None:
-            found = self._known[needle] = needle in self.source
+            source = self.source
+            found = self._known[needle] = _rarest_byte(needle) in source and needle in source
         return found
 
     def after_edit(self, source: bytes) -> Presence:

@@ -53,3 +53,14 @@ def test_an_absent_needle_is_looked_for_only_where_the_edit_was() -> None:
     assert after._known == {b"render": False}
     completed = edited[:5004] + b"er" + edited[5004:]
     assert after.after_edit(completed).contains(b"render")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=60), st.binary(max_size=5), st.binary(max_size=3))
+def test_any_needle_is_found_as_a_plain_search_finds_it(
+    source: bytes, needle: bytes, glue: bytes
+) -> None:
+    # The rarest byte of the needle is looked for first: present, absent, or present
+    # only apart from the rest of the needle.
+    for text in (source, source + needle, needle[:1] + glue + needle[1:] + source):
+        assert Presence(text).contains(needle) == (needle in text), (needle, text)

@@ -84,3 +84,9 @@ def check() -> None:
     limit: float | None = getattr(_state, "deadline", None)
     if limit is not None and time.monotonic() > limit:
         raise BudgetExceeded
+
+
+def current_deadline() -> float | None:
+    """This thread's deadline (a :func:`time.monotonic` time), for a loop that checks it often."""
+    limit: float | None = getattr(_state, "deadline", None)
+    return limit

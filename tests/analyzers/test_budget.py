@@ -8,8 +8,9 @@ import pytest
 
 from analyzers import budget, registry
 from analyzers.config import Config, ConfigError, parse_config
+from analyzers.context import FileContext
 from analyzers.engine import analyze
-from analyzers.model import Severity
+from analyzers.model import Finding, Severity
 
 FLAGGED = b"""defmodule Shop.Repo.Migrations.AddIndex do
   use Ecto.Migration
@@ -72,6 +73,25 @@ def test_pathological_nesting_stops_at_the_time_budget() -> None:
     # would otherwise take (generous bound for a loaded machine).
     assert time.monotonic() - start < 5
     assert "longer than the 100 ms budget" in message
+
+
+def test_the_deadline_is_checked_between_rules() -> None:
+    ran: list[str] = []
+
+    def slow(ctx: FileContext) -> list[Finding]:
+        ran.append("slow")
+        time.sleep(0.05)
+        return []
+
+    def after(ctx: FileContext) -> list[Finding]:
+        ran.append("after")
+        return []
+
+    meta = registry.all_rules()[0].meta
+    rules = [registry.Rule(meta, check, frozenset({"elixir"})) for check in (slow, after)]
+    findings = analyze(b"x = 1\n", "lib/a.ex", config=Config(time_budget_ms=10), rules=rules)
+    assert [f.code for f in findings.findings] == [budget.SKIPPED_CODE]
+    assert ran == ["slow"]
 
 
 def test_recursion_limits_become_a_skip_not_a_rule_failure() -> None:

@@ -84,6 +84,40 @@ defmodule MyApp.Repo.Migrations.Three do
 end
 """
 MIGRATIONS_PATH = "priv/repo/migrations/20240101000000_many.exs"
+# A schema and the loads that read its associations (EC005), in one file.
+SCHEMA_CONTEXT = """\
+defmodule MyApp.Blog.Post do
+  use Ecto.Schema
+
+  schema "posts" do
+    field :title, :string
+    has_many :comments, MyApp.Blog.Comment
+    belongs_to :author, MyApp.Accounts.User
+  end
+end
+
+defmodule MyApp.Blog do
+  import Ecto.Query
+  alias MyApp.Repo
+  alias MyApp.Blog.Post
+
+  def show(id) do
+    post = Repo.get!(Post, id)
+    post.comments
+  end
+
+  def author(id) do
+    post = Repo.get(Post, id) |> Repo.preload(:author)
+    post.author
+  end
+
+  def titles(id) do
+    post = Repo.one(from p in Post, where: p.id == ^id)
+    {post.title, post.author}
+  end
+end
+"""
+SCHEMA_CONTEXT_PATH = "lib/my_app/blog.ex"
 
 SNIPPETS = [
     "Repo.get(User, id)\n",
@@ -104,6 +138,10 @@ SNIPPETS = [
     "fn ",
     "#{x}",
     "é",
+    "has_many :tags, MyApp.Blog.Tag\n",
+    "post.author\n",
+    " |> Repo.preload(:comments)",
+    "post = Repo.get!(Post, id)\n",
 ]
 
 CONFIG = Config()
@@ -152,8 +190,12 @@ def _typed(base: str, edits: list[tuple[int, int, str]]) -> Iterator[bytes]:
 
 @pytest.mark.parametrize(
     ("base", "path"),
-    [(CONTEXT, CONTEXT_PATH), (MIGRATIONS, MIGRATIONS_PATH)],
-    ids=["context", "migrations"],
+    [
+        (CONTEXT, CONTEXT_PATH),
+        (MIGRATIONS, MIGRATIONS_PATH),
+        (SCHEMA_CONTEXT, SCHEMA_CONTEXT_PATH),
+    ],
+    ids=["context", "migrations", "schema_context"],
 )
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -171,6 +213,8 @@ def test_the_fixtures_exercise_every_unit_scoped_rule() -> None:
     assert {"EC001", "EC002", "EC003", "EC004"} <= codes
     codes = {f.code for f in fresh(MIGRATIONS.encode(), MIGRATIONS_PATH).findings}
     assert {"MG001", "MG012", "MG007"} <= codes
+    codes = {f.code for f in fresh(SCHEMA_CONTEXT.encode(), SCHEMA_CONTEXT_PATH).findings}
+    assert "EC005" in codes
 
 
 def test_an_edit_inside_one_definition_reparses_only_the_skeleton_and_that_definition(

@@ -13,15 +13,25 @@ import pytest
 
 from analyzers.context import FileContext
 from analyzers.engine import analyze
+from analyzers.project import ProjectFacts
+from analyzers.rules.ecto.facts import SCHEMAS, Association, SchemaFacts
 from tests.benchmarks.corpus import context_module
 
+# What a real project's workspace facts add: a schema with an association (EC005 then reads
+# every load of the module).
+ENTRY = SchemaFacts(
+    "Bench.Entry", "entries", ("kind",), (Association("owner", "belongs_to", None),)
+)
+WITH_SCHEMAS = ProjectFacts(root=".", extras={SCHEMAS: {"Bench.Entry": ENTRY}})
 
+
+@pytest.mark.parametrize("facts", [None, WITH_SCHEMAS], ids=["alone", "with_schemas"])
 def test_an_edit_inside_a_function_indexes_no_call_of_the_whole_file(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, facts: ProjectFacts | None
 ) -> None:
     text = context_module("Bench.Records", 400, seed=3).encode()
     path = "lib/bench/records.ex"
-    first = analyze(text, path, incremental=True)
+    first = analyze(text, path, incremental=True, facts=facts)
     assert first.state is not None and first.failures == []
     anchor = text.index(b"|> Repo.insert()", len(text) // 2)
     edited = text[:anchor] + b"|> Repo.insert!()" + text[anchor + len(b"|> Repo.insert()") :]
@@ -34,11 +44,11 @@ def test_an_edit_inside_a_function_indexes_no_call_of_the_whole_file(
         return original(ctx)  # type: ignore[return-value]
 
     monkeypatch.setattr(FileContext, "_call_index", recording)
-    again = analyze(edited, path, incremental=True, previous=first.state)
+    again = analyze(edited, path, incremental=True, previous=first.state, facts=facts)
     assert again.failures == []
     assert indexed, "the edited function's rules read the call index"
     assert max(indexed) < len(edited) // 2, "a call index was built over the whole file"
-    fresh = analyze(edited, path)
+    fresh = analyze(edited, path, facts=facts)
     assert [(f.code, f.start, f.end) for f in again.findings] == [
         (f.code, f.start, f.end) for f in fresh.findings
     ]

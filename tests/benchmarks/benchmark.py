@@ -176,6 +176,10 @@ def typing(preset: dict[str, Any]) -> dict[str, Any]:
             job, {"kind": "context", "size": lines, "keystrokes": count}
         )
     middle = sizes[len(sizes) // 2]
+    cases[f"context_{middle}_lines_with_workspace_schemas"] = run_job(
+        job,
+        {"kind": "context", "size": middle, "keystrokes": preset["keystrokes"], "schemas": True},
+    )
     cases[f"context_{middle}_lines_mg_rules_only"] = run_job(
         job, {"kind": "context", "size": middle, "keystrokes": preset["keystrokes"], "select": "MG"}
     )

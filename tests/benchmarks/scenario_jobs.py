@@ -12,6 +12,8 @@ from typing import Any
 from analyzers.config import Config
 from analyzers.engine import analyze
 from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
+from analyzers.rules.ecto.facts import SCHEMAS, Association, SchemaFacts
 from tests.benchmarks.corpus import context_module, migration_source, write_corpus
 from tests.benchmarks.lsp_timing import cold_start_seconds
 from tests.benchmarks.server_scenarios import cli_env, own_peak_rss_mb, phxguard_command
@@ -38,12 +40,36 @@ def _source(kind: str, size: int) -> tuple[str, str, tuple[tuple[str, str], ...]
     return text, MIGRATION_PATH, MIGRATION_BURSTS
 
 
-def typing_case(kind: str, size: int, keystrokes: int, select: str | None = None) -> dict[str, Any]:
-    """Per-keystroke figures for one file: server-side, reparse floor, full parse, peak RSS."""
+# What a real project's workspace index knows about the context module's schemas: with
+# associations, EC005 reads each load of the module.
+WORKSPACE_SCHEMAS = ProjectFacts(
+    root=".",
+    extras={
+        SCHEMAS: {
+            f"Bench.{name}": SchemaFacts(
+                f"Bench.{name}",
+                table,
+                ("kind", "name"),
+                (Association("owner", "belongs_to", None),),
+            )
+            for name, table in (("Entry", "entries"), ("Record", "records"))
+        }
+    },
+)
+
+
+def typing_case(
+    kind: str, size: int, keystrokes: int, select: str | None = None, schemas: bool = False
+) -> dict[str, Any]:
+    """Per-keystroke figures for one file: server-side, reparse floor, full parse, peak RSS.
+
+    With ``schemas``, the workspace facts know the module's schemas (as in a real project).
+    """
     text, path, bursts = _source(kind, size)
     keys = burst_keystrokes(text, bursts, keystrokes)
     config = Config(select=(select,)) if select else None
-    times, diagnostics = server_side_seconds(text, path, keys, config)
+    facts = WORKSPACE_SCHEMAS if schemas else None
+    times, diagnostics = server_side_seconds(text, path, keys, config, facts)
     floor = reparse_floor_seconds(text, keys)
     server = percentiles_ms(times)
     reparse = percentiles_ms(floor)
@@ -52,6 +78,7 @@ def typing_case(kind: str, size: int, keystrokes: int, select: str | None = None
         "lines": text.count("\n"),
         "bytes": len(text.encode()),
         "rules": select or "all",
+        "workspace_schemas": schemas,
         "typed": [typed for _, typed in bursts],
         "server_side_ms": server,
         "reparse_floor_ms": reparse,

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from analyzers.config import Config
 from analyzers.parsing import edit_tree, elixir_parser
+from analyzers.project import ProjectFacts
 from analyzers.text import LineIndex
 from server.lsp.analysis import Analyzer
 from server.lsp.diagnostics import to_diagnostic
@@ -136,7 +137,11 @@ def make_analyzer(store: DocumentStore) -> Analyzer:
 
 
 def server_side_seconds(
-    text: str, path: str, keys: list[Keystroke], config: Config | None = None
+    text: str,
+    path: str,
+    keys: list[Keystroke],
+    config: Config | None = None,
+    facts: ProjectFacts | None = None,
 ) -> tuple[list[float], int]:
     """Per keystroke: store update + incremental reparse + analysis + LSP conversion.
 
@@ -144,8 +149,8 @@ def server_side_seconds(
     """
     store = DocumentStore()
     analyzer = make_analyzer(store)
-    if config is not None:
-        analyzer.reconfigure(config=config)
+    if config is not None or facts is not None:
+        analyzer.reconfigure(config=config, facts=facts)
     uri = Path(path).absolute().as_uri()
     doc = store.open(uri, path, "elixir", 1, text)
     analyzer.run(doc)

@@ -71,6 +71,7 @@ TYPING_CASE = {
     "lines": int,
     "bytes": int,
     "rules": str,
+    "workspace_schemas": bool,
     "server_side_ms": PERCENTILES,
     "reparse_floor_ms": PERCENTILES,
     "full_parse_ms": float,
@@ -161,7 +162,9 @@ def test_every_figure_is_reported(report: dict[str, Any]) -> None:
     expected = {f"context_{n}_lines" for n in preset["context_lines"]}
     expected |= {f"migrations_{n}_modules" for n in preset["migration_files"]}
     expected.add("context_120_lines_mg_rules_only")
+    expected.add("context_120_lines_with_workspace_schemas")
     assert set(cases) == expected
+    assert cases["context_120_lines_with_workspace_schemas"]["workspace_schemas"] is True
     for name, case in cases.items():
         _check(case, TYPING_CASE, f"typing.{name}")
         assert case["server_side_ms"]["n"] == preset["keystrokes"]

@@ -37,6 +37,7 @@ from analyzers.rules.liveview.module_rules import (
     LiveModule,
     inside_async,
     live_modules,
+    may_concern_liveview,
     socket_name,
     under_connected_guard,
 )
@@ -119,7 +120,7 @@ end
 )
 
 
-@register(SUBSCRIBE_WITHOUT_CONNECTED)
+@register(SUBSCRIBE_WITHOUT_CONNECTED, applies=may_concern_liveview)
 def check_subscribe(ctx: FileContext) -> Iterator[Finding]:
     """LV002: subscriptions in ``mount/3`` both mounts run."""
     if not ctx.contains(b"subscribe"):
@@ -216,7 +217,7 @@ def _move_into(ctx: FileContext, statement: Node, block_call: Node) -> Fix:
     return Fix("Subscribe in the existing `if connected?` block", tuple(edits))
 
 
-@register(BLOCKING_CALLBACK)
+@register(BLOCKING_CALLBACK, applies=may_concern_liveview)
 def check_blocking(ctx: FileContext) -> Iterator[Finding]:
     """LV003: blocking calls in event/message/params callbacks (and connected mount branches)."""
     for module in live_modules(ctx):
@@ -261,7 +262,7 @@ def _blocking_in(
         yield replace(finding, note=note)
 
 
-@register(EXPENSIVE_MOUNT)
+@register(EXPENSIVE_MOUNT, applies=may_concern_liveview)
 def check_expensive_mount(ctx: FileContext) -> Iterator[Finding]:
     """LV007: blocking calls or three or more unbounded list loads in ``mount/3``."""
     for module in live_modules(ctx):

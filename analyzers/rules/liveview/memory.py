@@ -23,7 +23,7 @@ from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.liveview.calls import collection_load, project_without_ecto
-from analyzers.rules.liveview.module_rules import LiveModule, live_modules
+from analyzers.rules.liveview.module_rules import LiveModule, live_modules, may_concern_liveview
 from analyzers.rules.liveview.streams import module_templates, stream_plan
 from analyzers.rules.liveview.writes import assign_writes, bounded_elsewhere, shrunk_elsewhere
 
@@ -74,7 +74,7 @@ GROWING_LIST_UPDATE = RuleMeta(
 )
 
 
-@register(LARGE_COLLECTION_ASSIGN)
+@register(LARGE_COLLECTION_ASSIGN, applies=may_concern_liveview)
 def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
     """LV001: assigns of unbounded database collections."""
     for module in live_modules(ctx):
@@ -104,7 +104,7 @@ def check_large_collection(ctx: FileContext) -> Iterator[Finding]:
             yield replace(finding, note=plan.reason)
 
 
-@register(GROWING_LIST_UPDATE)
+@register(GROWING_LIST_UPDATE, applies=may_concern_liveview)
 def check_growing_list(ctx: FileContext) -> Iterator[Finding]:
     """LV006: a list assign that grows by one item per event or message, never trimmed."""
     for module in live_modules(ctx):

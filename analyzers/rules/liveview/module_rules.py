@@ -95,6 +95,25 @@ def might_be_liveview(ctx: FileContext) -> bool:
     return ctx.language == "elixir" and any(ctx.contains(m) for m in MARKERS)
 
 
+# What LV004 and LV005 require of an Elixir file instead of a LiveView module: a render
+# function or ~H template for LV004, a `phx-click` for LV005.
+TEMPLATE_WORDS = (b"render", b"~H", b"phx-click")
+
+
+def may_concern_liveview(ctx: FileContext) -> bool:
+    """Every LV rule's ``applies`` test (asked once per file for the family).
+
+    A HEEx template may concern the template rules; an Elixir file concerns
+    the module rules only if it may hold a LiveView (:func:`might_be_liveview`)
+    and the template rules only if it spells one of :data:`TEMPLATE_WORDS`.
+    """
+    return (
+        ctx.language != "elixir"
+        or might_be_liveview(ctx)
+        or any(ctx.contains(word) for word in TEMPLATE_WORDS)
+    )
+
+
 def live_modules(ctx: FileContext) -> list[LiveModule]:
     """Every LiveView / live component module of the file (memoised)."""
     return ctx.memo("liveview.modules", lambda: _live_modules(ctx))

@@ -33,6 +33,7 @@ from analyzers.rules.liveview.facts import (
     ModuleFacts,
     read_module,
 )
+from analyzers.rules.liveview.module_rules import may_concern_liveview
 from analyzers.rules.liveview.query_facts import QUERY_FACTS, ModuleQueries, create_is_guarded
 
 WORK_IN_RENDER = RuleMeta(
@@ -189,7 +190,7 @@ def _is_live(owned: OwnedTemplate, ctx: FileContext) -> bool:
     return ctx.language == "heex" and "_live/" in ctx.path.replace("\\", "/")
 
 
-@register(WORK_IN_RENDER, languages=("elixir", "heex"))
+@register(WORK_IN_RENDER, languages=("elixir", "heex"), applies=may_concern_liveview)
 def check_work_in_render(ctx: FileContext) -> Iterable[Finding]:
     """LV004: Repo and context list/get calls in LiveView templates and render/1."""
     if ctx.language == "elixir" and not ctx.contains(b"render") and not ctx.contains(b"~H"):
@@ -235,7 +236,7 @@ def _render_bodies(ctx: FileContext) -> Iterator[Finding]:
                         )
 
 
-@register(DOUBLE_SUBMIT, languages=("elixir", "heex"))
+@register(DOUBLE_SUBMIT, languages=("elixir", "heex"), applies=may_concern_liveview)
 def check_double_submit(ctx: FileContext) -> Iterable[Finding]:
     """LV005: phx-click elements whose handler inserts without a guard, lacking phx-disable-with."""
     if not ctx.contains(b"phx-click"):

@@ -20,6 +20,7 @@ from analyzers.rules.otp.support import (
     calls_in,
     io_call,
     is_script_or_test,
+    may_concern_otp,
     module_of,
     modules,
     remote_target,
@@ -86,7 +87,7 @@ end""",
 )
 
 
-@register(INFINITE_CALL_TIMEOUT)
+@register(INFINITE_CALL_TIMEOUT, applies=may_concern_otp)
 def check_infinite_call_timeout(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``GenServer.call(server, message, :infinity)``."""
     if not ctx.contains(b":infinity") or is_script_or_test(ctx.path):
@@ -106,7 +107,7 @@ def check_infinite_call_timeout(ctx: FileContext) -> Iterator[Finding]:
             yield ctx.finding(INFINITE_CALL_TIMEOUT, args[2], message)
 
 
-@register(GENSERVER_BOTTLENECK)
+@register(GENSERVER_BOTTLENECK, applies=may_concern_otp)
 def check_genserver_bottleneck(ctx: FileContext) -> Iterator[Finding]:
     """Flag I/O inside ``handle_call`` of a GenServer registered under one global name."""
     if not ctx.contains(b"handle_call") or is_script_or_test(ctx.path):

@@ -20,6 +20,7 @@ from analyzers.rules.otp.support import (
     ModuleInfo,
     calls_in,
     is_script_or_test,
+    may_concern_otp,
     module_of,
     remote_target,
 )
@@ -113,7 +114,7 @@ def _spawn_kind(info: ModuleInfo | None, call: Node) -> str | None:
     return None
 
 
-@register(UNSUPERVISED_PROCESS)
+@register(UNSUPERVISED_PROCESS, applies=may_concern_otp)
 def check_unsupervised_process(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``spawn``/``spawn_link``/``Task.start`` and fire-and-forget ``Task.async``."""
     if (not ctx.contains(b"spawn") and not ctx.contains(b"Task.")) or is_script_or_test(ctx.path):
@@ -195,7 +196,7 @@ def _defines(module: Node, function: str) -> bool:
     return False
 
 
-@register(UNOWNED_ETS)
+@register(UNOWNED_ETS, applies=may_concern_otp)
 def check_unowned_ets(ctx: FileContext) -> Iterator[Finding]:
     """Flag shared ETS tables created where their owner process is short-lived."""
     if not ctx.contains(b":ets.new") or is_script_or_test(ctx.path):

@@ -333,3 +333,19 @@ def _is_callback_parameter(identifier: Node) -> bool:
             if node.type == "identifier" and syntax.text(node) == name:
                 return True
     return False
+
+
+# The words each OT rule requires in a file before it reads any code (its opening test).
+OTP_WORDS = (
+    b"spawn", b"Task.", b":ets.new", b"to_atom", b"binary_to_term", b":infinity", b"handle_call",
+)  # fmt: skip
+
+
+def may_concern_otp(ctx: FileContext) -> bool:
+    """Every OT rule's ``applies`` test: production code that spells one of :data:`OTP_WORDS`.
+
+    Each rule opens by requiring its word(s) and a file that is no script or
+    test; asked once per file, this spares the family's six rules on the
+    (many) files that concern none of them.
+    """
+    return not is_script_or_test(ctx.path) and any(ctx.contains(word) for word in OTP_WORDS)

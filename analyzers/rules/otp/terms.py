@@ -23,6 +23,7 @@ from analyzers.rules.otp.support import (
     from_outside,
     is_constant,
     is_script_or_test,
+    may_concern_otp,
     module_of,
     remote_target,
 )
@@ -106,7 +107,7 @@ def _checked_file(ctx: FileContext) -> bool:
     return not is_script_or_test(ctx.path)
 
 
-@register(ATOM_FROM_INPUT)
+@register(ATOM_FROM_INPUT, applies=may_concern_otp)
 def check_atom_from_input(ctx: FileContext) -> Iterator[Finding]:
     """Flag atom creation from outside input (params, payloads, messages); fix: ``to_existing_atom``."""
     if not ctx.contains(b"to_atom") or not _checked_file(ctx):
@@ -159,7 +160,7 @@ def _existing_atom_fix(call: Node, target: tuple[str, str]) -> Fix:
     )
 
 
-@register(UNSAFE_BINARY_TO_TERM)
+@register(UNSAFE_BINARY_TO_TERM, applies=may_concern_otp)
 def check_unsafe_binary_to_term(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``:erlang.binary_to_term/1`` on data from outside; the fix adds ``[:safe]``."""
     if not ctx.contains(b"binary_to_term") or not _checked_file(ctx):

@@ -26,6 +26,7 @@ from analyzers.rules.otp.support import (
     modules,
     remote_target,
 )
+from analyzers.rules.pubsub.relevance import may_concern_pubsub
 
 # Broadcast functions and the index of the message among their arguments.
 PUBSUB_BROADCASTS = {
@@ -105,7 +106,7 @@ def _message_index(info: ModuleInfo | None, call: Node) -> int | None:
     return None
 
 
-@register(BROADCAST_LARGE_PAYLOAD)
+@register(BROADCAST_LARGE_PAYLOAD, applies=may_concern_pubsub)
 def check_broadcast_large_payload(ctx: FileContext) -> Iterator[Finding]:
     """Flag broadcasts whose message holds a collection or a preloaded record."""
     if not ctx.contains(b"broadcast"):
@@ -189,7 +190,7 @@ def _selects(call: Node) -> bool:
     return False
 
 
-@register(REQUERY_ON_BROADCAST)
+@register(REQUERY_ON_BROADCAST, applies=may_concern_pubsub)
 def check_requery_on_broadcast(ctx: FileContext) -> Iterator[Finding]:
     """Flag LiveView ``handle_info`` clauses for PubSub messages that reload a collection."""
     if not ctx.contains(b"handle_info") or not ctx.contains(b"subscribe"):

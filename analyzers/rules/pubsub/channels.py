@@ -18,6 +18,7 @@ from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.otp.support import calls_in, def_guard, modules
+from analyzers.rules.pubsub.relevance import may_concern_pubsub
 
 # Helper names that, by their name, decide access.
 CHECK_NAMES = re.compile(
@@ -57,7 +58,7 @@ end""",
 )
 
 
-@register(CHANNEL_JOIN_UNAUTHORIZED)
+@register(CHANNEL_JOIN_UNAUTHORIZED, applies=may_concern_pubsub)
 def check_channel_join_unauthorized(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``join("prefix:" <> id, ...)`` clauses that accept without any access check."""
     if not ctx.contains(b"def join"):

@@ -16,6 +16,7 @@ from analyzers.context import FileContext
 from analyzers.fixes import line_ending
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
+from analyzers.rules.security.relevance import may_concern_security
 from analyzers.rules.security.router_facts import (
     ROUTER_FACTS,
     Pipeline,
@@ -150,13 +151,13 @@ def _missing_in(
     return missing or None
 
 
-@register(BROWSER_PIPELINE_WITHOUT_CSRF)
+@register(BROWSER_PIPELINE_WITHOUT_CSRF, applies=may_concern_security)
 def check_browser_pipeline_without_csrf(ctx: FileContext) -> Iterator[Finding]:
     """Flag browser pipelines that no pipeline alongside them protects from forgery."""
     yield from _check(ctx, BROWSER_PIPELINE_WITHOUT_CSRF, ":protect_from_forgery", provides_csrf)
 
 
-@register(BROWSER_PIPELINE_WITHOUT_SECURE_HEADERS)
+@register(BROWSER_PIPELINE_WITHOUT_SECURE_HEADERS, applies=may_concern_security)
 def check_browser_pipeline_without_secure_headers(ctx: FileContext) -> Iterator[Finding]:
     """Flag browser pipelines without secure headers (here, alongside, or in the endpoint)."""
     if not ctx.contains(b"pipeline"):

@@ -10,6 +10,7 @@ from analyzers import heex, syntax
 from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
+from analyzers.rules.security.relevance import may_concern_security
 
 RAW_HTML = RuleMeta(
     code="SC003",
@@ -53,7 +54,7 @@ _TRUSTED_CALLS = frozenset(
 _SANITIZERS = ("HtmlSanitizeEx.", "sanitize", "Sanitize", "scrub", "Scrub", "safe_html")
 
 
-@register(RAW_HTML, languages=("elixir", "heex"))
+@register(RAW_HTML, languages=("elixir", "heex"), applies=may_concern_security)
 def check_raw_html(ctx: FileContext) -> Iterable[Finding]:
     """SC003: ``raw(x)``/``Phoenix.HTML.raw(x)`` in a template where ``x`` is not a literal."""
     if not ctx.contains(b"raw"):

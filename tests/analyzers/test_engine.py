@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import PurePath
 
-from analyzers import registry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzers import engine, registry
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.engine import analyze, language_for
@@ -142,3 +146,9 @@ def test_a_shared_applies_test_is_asked_once_per_file_and_skips_its_rules() -> N
     found = analyze(migration, "lib/n.ex", rules=rules).findings
     assert asked == ["lib/m.ex", "lib/n.ex"] and checked == ["lib/n.ex", "lib/n.ex"]
     assert {f.code for f in found} == {"ZZ001"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab./\\xeEhs", max_size=14))
+def test_a_files_suffix_is_read_as_pathlib_reads_it(path: str) -> None:
+    assert engine._suffix(path) == PurePath(path).suffix

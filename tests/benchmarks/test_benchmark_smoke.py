@@ -145,6 +145,7 @@ SHAPE = {
         "cli_check_s": float,
         "cli_exit_status": int,
         "analysis_over_parse": float,
+        "rounds": list,
         "in_process_peak_rss_mb": float,
     },
     "startup": {
@@ -178,6 +179,11 @@ def test_counts_follow_the_preset(report: dict[str, Any]) -> None:
     assert report["workspace"]["server"]["files_reported"] >= preset["project_files"]
     assert report["workspace"]["cli"]["exit_status"] in (0, 1)
     assert report["corpus"]["files"] == preset["corpus_files"]
+    rounds = report["corpus"]["rounds"]
+    assert len(rounds) == 3
+    assert report["corpus"]["analyze_in_process_s"] == min(
+        r["analyze_in_process_s"] for r in rounds
+    )
     # The CLI really ran (a missing module exits 1 too, so compare with the in-process count).
     assert report["corpus"]["cli_exit_status"] == (1 if report["corpus"]["findings"] else 0)
     assert report["startup"]["check_exit_status"] == 0

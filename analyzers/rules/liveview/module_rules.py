@@ -95,23 +95,22 @@ def might_be_liveview(ctx: FileContext) -> bool:
     return ctx.language == "elixir" and any(ctx.contains(m) for m in MARKERS)
 
 
-# What LV004 and LV005 require of an Elixir file instead of a LiveView module: a render
-# function or ~H template for LV004, a `phx-click` for LV005.
-TEMPLATE_WORDS = (b"render", b"~H", b"phx-click")
+# What an Elixir file must spell for any LV rule to find something in it: the module rules
+# (LV001-LV003, LV006, LV007) need a LiveView module, so one of :data:`MARKERS`; the template
+# rules (LV004, LV005) read only `~H` sigils of an Elixir file, so `~H`. `live_` stands for
+# both lowercase markers in one search; the cheap tests come first (`~` and `V` are absent
+# from most files, and `Presence` tries a needle's rarest byte before the needle).
+LIVEVIEW_WORDS = (b"~H", b"LiveView", b"live_", b"LiveComponent")
 
 
 def may_concern_liveview(ctx: FileContext) -> bool:
     """Every LV rule's ``applies`` test (asked once per file for the family).
 
     A HEEx template may concern the template rules; an Elixir file concerns
-    the module rules only if it may hold a LiveView (:func:`might_be_liveview`)
-    and the template rules only if it spells one of :data:`TEMPLATE_WORDS`.
+    the family only if it spells one of :data:`LIVEVIEW_WORDS`, which every
+    LiveView module (:func:`might_be_liveview`) and every ``~H`` template does.
     """
-    return (
-        ctx.language != "elixir"
-        or might_be_liveview(ctx)
-        or any(ctx.contains(word) for word in TEMPLATE_WORDS)
-    )
+    return ctx.language != "elixir" or any(ctx.contains(word) for word in LIVEVIEW_WORDS)
 
 
 def live_modules(ctx: FileContext) -> list[LiveModule]:

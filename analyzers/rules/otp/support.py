@@ -348,5 +348,8 @@ def may_concern_otp(ctx: FileContext) -> bool:
     test; asked once per file, this spares the family's six rules on the
     (many) files that concern none of them.
     """
-    # The words first: most files spell none, and a path seen for the first time costs more.
+    # An `.exs` file is a script (see is_script_or_test), told by its name alone; then the
+    # words, which most files spell none of, before the path (a new path costs a PurePosixPath).
+    if ctx.path.endswith(".exs"):
+        return False
     return any(ctx.contains(word) for word in OTP_WORDS) and not is_script_or_test(ctx.path)

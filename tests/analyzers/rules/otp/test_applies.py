@@ -1,0 +1,40 @@
+"""The OT family's shared ``applies`` test: the words and paths its rules require, nothing more."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+
+from analyzers.config import Config
+from analyzers.context import FileContext
+from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
+from analyzers.rules.otp.support import OTP_WORDS, is_script_or_test, may_concern_otp
+from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_without_applies
+
+
+@settings(max_examples=120, deadline=None)
+@given(cases())
+def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
+    gated, plain = findings_with_and_without_applies("OT", *case)
+    assert gated == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_applies_is_the_words_in_production_code(case: tuple[bytes, str]) -> None:
+    # The `.exs` exit by name must agree with is_script_or_test.
+    source, path = case
+    ctx = FileContext(
+        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+    )
+    expected = any(word in source for word in OTP_WORDS) and not is_script_or_test(path)
+    assert may_concern_otp(ctx) == expected
+
+
+def test_a_script_is_never_concerned() -> None:
+    source = b"spawn(fn -> :ok end)\n"
+    for path in ("priv/repo/seeds.exs", "x.exs", "a\\b.exs", "lib/app/worker.exs"):
+        ctx = FileContext(
+            source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+        )
+        assert not may_concern_otp(ctx)

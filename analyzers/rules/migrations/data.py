@@ -27,7 +27,6 @@ from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.migrations.model import (
-    FORWARD_DEFS,
     MigrationModule,
     in_data_migrations_dir,
     may_hold_migrations,
@@ -131,6 +130,8 @@ def check(ctx: FileContext) -> Iterable[Finding]:
 def _check_module(
     ctx: FileContext, module: MigrationModule, repo_names: set[str]
 ) -> Iterator[Finding]:
+    if not _may_access_data(module):
+        return
     aliases = _aliases(module)
     # Calls come in pre-order, so a call nested in a flagged one follows it directly.
     last: tuple[int, int] = (-1, -1)
@@ -142,6 +143,15 @@ def _check_module(
             continue
         last = (call.start_byte, call.end_byte)
         yield ctx.finding(META, syntax.call_target(call) or call, message)
+
+
+def _may_access_data(module: MigrationModule) -> bool:
+    """False only where no call can be reported: a cheap exit before reading every call.
+
+    Only a dotted call can be data access, and without helpers forward code is all that is
+    read, so a module whose forward calls are all local ones has nothing to report.
+    """
+    return bool(module.other_calls() or module.helpers)
 
 
 def _data_access(
@@ -231,16 +241,9 @@ def _aliases(module: MigrationModule) -> dict[str, str]:
     return found
 
 
-_NOT_HELPERS = FORWARD_DEFS | {"down"}
-
-
 def _reachable_calls(ctx: FileContext, module: MigrationModule) -> Iterator[Node]:
     """Calls in forward code and in the module's own functions that forward code calls."""
-    helpers: dict[str, list[Node]] = {}
-    for statement in syntax.block_statements(syntax.do_block(module.node)):
-        named = syntax.def_name(statement)
-        if named is not None and named[0] in {"def", "defp"} and named[1] not in _NOT_HELPERS:
-            helpers.setdefault(named[1], []).append(statement)
+    helpers = module.helpers
     seen: set[str] = set()
     pending: list[Node] = []
 

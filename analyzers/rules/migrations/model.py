@@ -31,6 +31,7 @@ FORWARD_DEFS = frozenset({"change", "up"})
 CREATE_TABLE_CALLS = frozenset({"create", "create_if_not_exists"})
 INDEX_FUNCTIONS = frozenset({"index", "unique_index"})
 INDEX_DDL = frozenset({"create", "create_if_not_exists", "drop", "drop_if_exists"})
+_NOT_HELPERS = FORWARD_DEFS | {"down"}
 DATA_MIGRATION_DIRS = frozenset({"data_migrations", "data-migrations", "data"})
 _START = operator.attrgetter("start_byte")
 
@@ -45,11 +46,14 @@ class MigrationModule:
     forward_defs: list[Node] = field(default_factory=list)
     change_def: Node | None = None
     created_tables: set[str] = field(default_factory=set)
+    # The module's other def/defp functions (not change/up/down) by name: code forward code may call.
+    helpers: dict[str, list[Node]] = field(default_factory=dict)
     repo: RepoFacts | None = None
     # The file's call-name cache (shared with :func:`name_of`), so the module's index fills it.
     names: dict[Node, str | None] = field(default_factory=dict)
     _forward_calls: list[Node] | None = None
     _local_calls: dict[str, list[Node]] | None = None
+    _other_calls: list[Node] | None = None
 
     def attribute_true(self, name: str) -> bool:
         """``@name true`` is set in the module."""
@@ -85,23 +89,29 @@ class MigrationModule:
     def local_calls(self, name: str) -> list[Node]:
         """Forward-code calls of the local (undotted) function ``name``, in order.
 
-        Indexed once per module: every MG rule asks for a few DSL names, and
-        reading each call's name is the expensive part. The names read here
-        (dotted ones too) go to the file's name cache for the rules that look
-        at every forward call (MG010, MG011).
+        Indexed once per module, in one pass that reads only each call's target
+        identifier: every MG rule asks for a few DSL names. The names read here
+        go to the file's name cache (:func:`name_of`), which MG010 and MG011 ask
+        of every forward call; dotted names are read there only when asked.
         """
         if self._local_calls is None:
-            index: dict[str, list[Node]] = {}
-            names = self.names
-            for call in self.forward_calls():
-                called = names.get(call, _UNREAD)
-                if called is _UNREAD:
-                    called = names[call] = syntax.call_name(call)
-                # call_name gives an identifier target's text as is, and a dot (only) otherwise.
-                if called is not None and "." not in called:
-                    index.setdefault(called, []).append(call)
-            self._local_calls = index
+            self._local_calls, self._other_calls = _index_local_calls(
+                self.forward_calls(), self.names
+            )
         return self._local_calls.get(name, [])
+
+    def has_local_call(self, name: str) -> bool:
+        """Whether forward code calls the local (undotted) function ``name``."""
+        return bool(self.local_calls(name))
+
+    def other_calls(self) -> list[Node]:
+        """Forward-code calls not of a plain identifier (``Repo.insert(...)``, ``f.(x)``), in order.
+
+        The only forward calls :func:`name_of` can give a dotted name.
+        """
+        if self._other_calls is None:
+            self.local_calls("")
+        return self._other_calls  # type: ignore[return-value]
 
     def in_change(self, node: Node) -> bool:
         """Whether ``node`` is inside ``def change`` (reversible-migration context)."""
@@ -123,6 +133,32 @@ class MigrationModule:
         return (newline if newline != -1 else len(source)), syntax.indentation_at(
             source, anchor.start_byte
         )
+
+
+def _index_local_calls(
+    calls: list[Node], names: dict[Node, str | None]
+) -> tuple[dict[str, list[Node]], list[Node]]:
+    """``calls`` of an identifier (``create``, not ``Repo.insert``) by name, and the others.
+
+    Each list is in the order of ``calls``. An identifier call's name is
+    :func:`syntax.call_name`'s answer (the identifier's text), so it is
+    recorded in ``names`` as well.
+    """
+    index: dict[str, list[Node]] = {}
+    others: list[Node] = []
+    for call in calls:
+        target = call.child_by_field_name("target")
+        if target is None or target.type != "identifier":
+            others.append(call)
+            continue
+        raw = target.text
+        name = names[call] = raw.decode("utf-8", "replace") if raw is not None else ""
+        found = index.get(name)
+        if found is None:
+            index[name] = [call]
+        else:
+            found.append(call)
+    return index, others
 
 
 # "Not in the cache yet" for dict.get on caches whose values may be None.
@@ -287,10 +323,14 @@ def _read_modules(ctx: FileContext) -> list[MigrationModule]:
                 module.attributes[attribute[0]] = statement
                 continue
             named = syntax.def_name(statement)
-            if named is not None and named[0] == "def" and named[1] in FORWARD_DEFS:
+            if named is None:
+                continue
+            if named[0] == "def" and named[1] in FORWARD_DEFS:
                 module.forward_defs.append(statement)
                 if named[1] == "change":
                     module.change_def = statement
+            elif named[0] in {"def", "defp"} and named[1] not in _NOT_HELPERS:
+                module.helpers.setdefault(named[1], []).append(statement)
         module._forward_calls = _forward_calls(ctx, module.forward_defs)
         module.created_tables = _created_tables(ctx, module)
         modules.append(module)
@@ -413,16 +453,19 @@ def table_block_of(ctx: FileContext, node: Node) -> TableBlock | None:
 
 def _find_table_block(ctx: FileContext, node: Node) -> TableBlock | None:
     blocks: dict[int, TableBlock | None] = ctx.memo("migrations.table_blocks", dict)
-    for parent in syntax.ancestors(node):
-        if parent.type != "do_block":
-            continue
-        if parent.start_byte not in blocks:
-            found = _table_block(ctx, parent)
-            blocks[parent.start_byte] = (
-                TableBlock(found[0], found[1], table_name(ctx, found[1])) if found else None
-            )
-        return blocks[parent.start_byte]
-    return None
+    # The nearest do-block only (a DSL call is usually its direct child).
+    parent = next((p for p in syntax.ancestors(node) if p.type == "do_block"), None)
+    if parent is None:
+        return None
+    found = blocks.get(parent.start_byte, _UNREAD)
+    if found is _UNREAD:
+        table_block = _table_block(ctx, parent)
+        found = blocks[parent.start_byte] = (
+            TableBlock(table_block[0], table_block[1], table_name(ctx, table_block[1]))
+            if table_block
+            else None
+        )
+    return found  # type: ignore[no-any-return]
 
 
 def resolve_call(ctx: FileContext, value: Node, names: frozenset[str]) -> Node | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node
@@ -23,7 +24,7 @@ from analyzers.context import FileContext
 from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.registry import all_rules
-from analyzers.rules.migrations import data
+from analyzers.rules.migrations import data, sql
 from analyzers.rules.migrations.model import (
     MigrationModule,
     in_data_migrations_dir,
@@ -57,6 +58,7 @@ STATEMENTS = [
     'execute "CREATE INDEX i ON posts (title)"',
     'execute "UPDATE posts SET n = 1", "SELECT 1"',
     'execute_file "x.sql"',
+    'Ecto.Migration.execute "DROP TABLE old"',
     'repo().update_all("posts", set: [n: 1])',
     "MyApp.Repo.insert!(%{})",
     'Accounts.create_user(%{name: "a"})',
@@ -136,6 +138,39 @@ def test_forward_calls_equal_a_walk_of_the_forward_definitions(source: bytes) ->
         assert module.forward_calls() == walked.forward_calls()
         for name in ("create", "add", "drop", "execute", "alter", "index", "timestamps"):
             assert module.local_calls(name) == walked.local_calls(name)
+
+
+@SETTINGS
+@given(migrations())
+def test_local_call_index_and_helpers_equal_call_names(source: bytes) -> None:
+    """Local calls are those whose call_name is undotted; the others are all the rest, in order."""
+    ctx = _context(source)
+    for module in migration_modules(ctx):
+        calls = module.forward_calls()
+        local = [c for c in calls if "." not in (syntax.call_name(c) or ".")]
+        for name in {syntax.call_name(c) for c in local}:
+            assert module.local_calls(name or "") == [
+                c for c in local if syntax.call_name(c) == name
+            ]
+        assert module.other_calls() == [c for c in calls if c not in local]
+        helpers: dict[str, list[Node]] = {}
+        for statement in syntax.block_statements(syntax.do_block(module.node)):
+            named = syntax.def_name(statement)
+            if named and named[0] in {"def", "defp"} and named[1] not in {"change", "up", "down"}:
+                helpers.setdefault(named[1], []).append(statement)
+        assert module.helpers == helpers
+
+
+@SETTINGS
+@given(migrations())
+def test_the_mg010_and_mg011_exits_hide_no_finding(source: bytes) -> None:
+    """Without the 'only local calls (and no helpers)' exits, MG010 and MG011 find the same."""
+    expected = [list(rule(_context(source))) for rule in (data.check, sql.check)]
+    with pytest.MonkeyPatch.context() as patch:
+        # Each exit turned off: the rule reads every call as before.
+        patch.setattr(data, "_may_access_data", lambda module: True)
+        patch.setattr(sql, "_may_execute", lambda module: True)
+        assert [list(rule(_context(source))) for rule in (data.check, sql.check)] == expected
 
 
 def _reachable_calls_by_query(ctx: FileContext, module: MigrationModule) -> Iterator[Node]:

@@ -95,12 +95,11 @@ def might_be_liveview(ctx: FileContext) -> bool:
     return ctx.language == "elixir" and any(ctx.contains(m) for m in MARKERS)
 
 
-# What an Elixir file must spell for any LV rule to find something in it: the module rules
-# (LV001-LV003, LV006, LV007) need a LiveView module, so one of :data:`MARKERS`; the template
-# rules (LV004, LV005) read only `~H` sigils of an Elixir file, so `~H`. `live_` stands for
-# both lowercase markers in one search; the cheap tests come first (`~` and `V` are absent
-# from most files, and `Presence` tries a needle's rarest byte before the needle).
-LIVEVIEW_WORDS = (b"~H", b"LiveView", b"live_", b"LiveComponent")
+# What an Elixir file must spell for any LV rule to find something in it: every LV rule
+# reads LiveView or live component modules (the template rules, their `~H` sigils), so one
+# of :data:`MARKERS`. `live_` stands for both lowercase markers in one search; `LiveView`
+# first (its `V` is absent from most files, and `Presence` tries a needle's rarest byte first).
+LIVEVIEW_WORDS = (b"LiveView", b"live_", b"LiveComponent")
 
 
 def may_concern_liveview(ctx: FileContext) -> bool:
@@ -108,7 +107,7 @@ def may_concern_liveview(ctx: FileContext) -> bool:
 
     A HEEx template may concern the template rules; an Elixir file concerns
     the family only if it spells one of :data:`LIVEVIEW_WORDS`, which every
-    LiveView module (:func:`might_be_liveview`) and every ``~H`` template does.
+    LiveView module (:func:`might_be_liveview`) does.
     """
     return ctx.language != "elixir" or any(ctx.contains(word) for word in LIVEVIEW_WORDS)
 

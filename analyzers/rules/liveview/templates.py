@@ -33,7 +33,7 @@ from analyzers.rules.liveview.facts import (
     ModuleFacts,
     read_module,
 )
-from analyzers.rules.liveview.module_rules import may_concern_liveview
+from analyzers.rules.liveview.module_rules import may_concern_liveview, might_be_liveview
 from analyzers.rules.liveview.query_facts import QUERY_FACTS, ModuleQueries, create_is_guarded
 
 WORK_IN_RENDER = RuleMeta(
@@ -183,6 +183,17 @@ def _is_known_repo_alias(ctx: FileContext, module: str) -> bool:
     return "." not in module and any(repo.rsplit(".", 1)[-1] == module for repo in ctx.facts.repos)
 
 
+def _may_hold_live_sigils(ctx: FileContext) -> bool:
+    """Whether an Elixir file may hold a ``~H`` sigil of a LiveView or live component module.
+
+    Asked before the sigils are parsed: a file of function components (core
+    components, layouts) has many templates and no live module to own them.
+    A live module's ``use`` spells one of the LiveView markers
+    (:func:`might_be_liveview`); its sigils spell ``~H``.
+    """
+    return might_be_liveview(ctx) and ctx.contains(b"~H")
+
+
 def _is_live(owned: OwnedTemplate, ctx: FileContext) -> bool:
     if owned.module is not None:
         return owned.module.kind in LIVE_KINDS
@@ -193,7 +204,7 @@ def _is_live(owned: OwnedTemplate, ctx: FileContext) -> bool:
 @register(WORK_IN_RENDER, languages=("elixir", "heex"), applies=may_concern_liveview)
 def check_work_in_render(ctx: FileContext) -> Iterable[Finding]:
     """LV004: Repo and context list/get calls in LiveView templates and render/1."""
-    if ctx.language == "elixir" and not ctx.contains(b"render") and not ctx.contains(b"~H"):
+    if ctx.language == "elixir" and not _may_hold_live_sigils(ctx):
         return
     for owned in owned_templates(ctx):
         if not _is_live(owned, ctx):
@@ -240,6 +251,8 @@ def _render_bodies(ctx: FileContext) -> Iterator[Finding]:
 def check_double_submit(ctx: FileContext) -> Iterable[Finding]:
     """LV005: phx-click elements whose handler inserts without a guard, lacking phx-disable-with."""
     if not ctx.contains(b"phx-click"):
+        return
+    if ctx.language == "elixir" and not _may_hold_live_sigils(ctx):
         return
     for owned in owned_templates(ctx):
         module = owned.module

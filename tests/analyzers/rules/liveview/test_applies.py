@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzers.config import Config
 from analyzers.context import FileContext
+from analyzers.engine import analyze
 from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
+from analyzers.rules.liveview import templates
 from analyzers.rules.liveview.module_rules import may_concern_liveview, might_be_liveview
-from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_without_applies
+from tests.analyzers.rules.otp.family_applies import (
+    cases,
+    family,
+    findings_with_and_without_applies,
+)
 
 
 @settings(max_examples=120, deadline=None)
@@ -37,13 +45,40 @@ FRAGMENTS = (
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=4), st.sampled_from(("elixir", "heex")))
-def test_applies_admits_every_liveview_and_template(fragments: list[str], language: str) -> None:
+def test_applies_admits_every_liveview(fragments: list[str], language: str) -> None:
     source = "".join(fragments).encode()
     ctx = FileContext(
         source, "lib/a.ex", language, parse_elixir(source), config=Config(), facts=ProjectFacts()
     )
-    plain = language != "elixir" or might_be_liveview(ctx) or b"~H" in source
+    plain = language != "elixir" or might_be_liveview(ctx)
     assert may_concern_liveview(ctx) or not plain
-    # The words stand only for markers and templates: a file with neither is turned away.
-    words = any(word in source for word in (b"live_", b"LiveComponent", b"LiveView", b"~H"))
+    # The words stand only for the markers: a file with none is turned away.
+    words = any(word in source for word in (b"live_", b"LiveComponent", b"LiveView"))
     assert may_concern_liveview(ctx) == (language != "elixir" or words)
+
+
+@settings(max_examples=120, deadline=None)
+@given(cases())
+def test_template_rules_skip_only_files_without_live_sigils(case: tuple[bytes, str]) -> None:
+    # LV004 and LV005 turn an Elixir file without a LiveView marker and `~H` away before
+    # parsing its sigils: they must find what they find when they parse every file's.
+    source, path = case
+    rules = [rule for rule in family("LV") if rule.code in ("LV004", "LV005")]
+    fast = analyze(source, path, rules=rules).findings
+    with patch.object(templates, "_may_hold_live_sigils", lambda ctx: True):
+        plain = analyze(source, path, rules=rules).findings
+    assert fast == plain
+
+
+def test_function_components_are_not_read_for_live_templates() -> None:
+    source = (
+        b"defmodule AppWeb.CoreComponents do\n"
+        b"  use Phoenix.Component\n"
+        b'  def list(assigns), do: ~H"<p phx-click=\\"x\\">{Repo.all(Post)}</p>"\n'
+        b"end\n"
+    )
+    ctx = FileContext(
+        source, "lib/a.ex", "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+    )
+    assert not templates._may_hold_live_sigils(ctx)
+    assert analyze(source, "lib/a.ex", rules=family("LV")).findings == []

@@ -323,6 +323,8 @@ def _type_change_message(sub: TableSubcommand, old: PgType | None, new: PgType) 
 @register(MG006, scope="module", applies=may_hold_migrations)
 def check_column_type_change(ctx: FileContext) -> Iterator[Finding]:
     """``modify`` that really changes a column's type on an existing table."""
+    if not ctx.contains(b"modify"):
+        return
     for sub in table_subcommands(ctx, frozenset({"modify"})):
         if not sub.on_existing_table or not sub.module.is_postgres:
             continue
@@ -410,6 +412,9 @@ def _is_nil(node: Node) -> bool:
 def check_volatile_default(ctx: FileContext) -> Iterator[Finding]:
     """``add ..., default: fragment("<volatile SQL>")`` on an existing table."""
     old_postgres = ctx.config.pg_version < 11
+    if not old_postgres and not ctx.contains(b"fragment"):
+        # Since PostgreSQL 11 only a volatile `fragment(...)` default is reported.
+        return
     for sub in table_subcommands(ctx, ADD_CALLS):
         if not sub.on_existing_table or not sub.module.is_postgres:
             continue
@@ -472,6 +477,9 @@ def _json_atoms(type_node: Node) -> Iterable[Node]:
 @register(MG012, scope="module", applies=may_hold_migrations)
 def check_json_column(ctx: FileContext) -> Iterator[Finding]:
     """A column declared (or modified) with the ``:json`` type."""
+    if not ctx.contains(b"json"):
+        # The type is an atom spelled `:json` (or `:"json"`), so the word is in the source.
+        return
     for sub in table_subcommands(ctx, COLUMN_CALLS):
         if not sub.module.is_postgres:
             continue

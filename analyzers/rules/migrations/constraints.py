@@ -274,6 +274,8 @@ def _constraint_table(ctx: FileContext, constraint: Node) -> str | None:
 @register(CHECK_CONSTRAINT_VALIDATES_IMMEDIATELY, scope="module", applies=may_hold_migrations)
 def check_check_constraint_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG005: ``create constraint(..., check: ...)`` on an existing table, validated at once."""
+    if not ctx.contains(b"constraint"):
+        return
     for module, call in ddl_calls(ctx, CONSTRAINT_DDL):
         if not module.is_postgres:
             continue

@@ -81,6 +81,8 @@ end
 @register(MG007, scope="module", applies=may_hold_migrations)
 def check_rename(ctx: FileContext) -> Iterator[Finding]:
     """``rename table(...), to: table(...)`` and ``rename table(:t), :a, to: :b``."""
+    if not ctx.contains(b"rename"):
+        return
     for module, call in ddl_calls(ctx, frozenset({"rename"})):
         args = positional(ctx, call)
         table_call = _table_call(ctx, args[0] if args else None)
@@ -139,6 +141,8 @@ end
 @register(MG008, scope="module", applies=may_hold_migrations)
 def check_remove_column(ctx: FileContext) -> Iterator[Finding]:
     """``remove``/``remove_if_exists`` of a column and ``drop table`` on existing tables."""
+    if not ctx.contains(b"remove") and not ctx.contains(b"drop"):
+        return
     for sub in table_subcommands(ctx, frozenset({"remove", "remove_if_exists"})):
         if not sub.on_existing_table:
             continue
@@ -194,6 +198,8 @@ def down, do: create(constraint(:users, :age_positive, check: "age > 0"))
 )
 
 _SPLIT = "split the migration into `up` and `down`"
+# Every call MG013 reads is named with one of these (execute_file and the *_if_exists forms too).
+_IRREVERSIBLE_WORDS = (b"modify", b"remove", b"add_if_not_exists", b"drop", b"execute")
 
 
 def _irreversible_subcommand(ctx: FileContext, call: Node, function: str) -> str | None:
@@ -253,6 +259,8 @@ def _irreversible(ctx: FileContext, call: Node) -> str | None:
 @register(MG013, scope="module", applies=may_hold_migrations)
 def check_irreversible_change(ctx: FileContext) -> Iterator[Finding]:
     """Commands inside ``def change`` that ``Ecto.Migration.Runner`` cannot reverse."""
+    if not any(ctx.contains(word) for word in _IRREVERSIBLE_WORDS):
+        return
     subcommands = frozenset({"modify", "remove", "remove_if_exists", "add_if_not_exists"})
     for sub in table_subcommands(ctx, subcommands):
         if sub.kind != "alter" or not sub.module.in_change(sub.call):

@@ -189,6 +189,8 @@ def check_index_not_concurrent(ctx: FileContext) -> Iterator[Finding]:
 @register(CONCURRENT_INDEX_IN_TRANSACTION, scope="module", applies=may_hold_migrations)
 def check_concurrent_index_in_transaction(ctx: FileContext) -> Iterator[Finding]:
     """MG002: ``concurrently: true`` without the module attributes that let it run."""
+    if not ctx.contains(b"concurrently"):
+        return
     for op in index_operations(ctx):
         module = op.module
         if not module.is_postgres:

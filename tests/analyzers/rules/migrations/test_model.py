@@ -59,6 +59,8 @@ STATEMENTS = [
     'execute "UPDATE posts SET n = 1", "SELECT 1"',
     'execute_file "x.sql"',
     'Ecto.Migration.execute "DROP TABLE old"',
+    'alter table(:users) do\n  add :uid, :uuid, default: fragment("gen_random_uuid()")\n'
+    "  add :n, :integer, default: 0\nend",
     'repo().update_all("posts", set: [n: 1])',
     "MyApp.Repo.insert!(%{})",
     'Accounts.create_user(%{name: "a"})',
@@ -100,9 +102,16 @@ def migrations(draw: st.DrawFn) -> bytes:
     return source
 
 
-def _context(source: bytes, path: str = MIGRATION_PATH) -> FileContext:
+def _context(
+    source: bytes, path: str = MIGRATION_PATH, config: Config | None = None
+) -> FileContext:
     return FileContext(
-        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+        source,
+        path,
+        "elixir",
+        parse_elixir(source),
+        config=config or Config(),
+        facts=ProjectFacts(),
     )
 
 
@@ -171,6 +180,41 @@ def test_the_mg010_and_mg011_exits_hide_no_finding(source: bytes) -> None:
         patch.setattr(data, "_may_access_data", lambda module: True)
         patch.setattr(sql, "_may_execute", lambda module: True)
         assert [list(rule(_context(source))) for rule in (data.check, sql.check)] == expected
+
+
+@SETTINGS
+@given(migrations(), st.sampled_from([10, 16]))
+def test_the_rules_word_exits_hide_no_finding(source: bytes, pg_version: int) -> None:
+    """Each MG rule finds the same when every "does the source spell ...?" test answers yes."""
+    _assert_word_exits_hide_nothing(source, pg_version)
+
+
+@pytest.mark.parametrize("statement", STATEMENTS)
+@pytest.mark.parametrize("definition", ["change", "up"])
+@pytest.mark.parametrize("pg_version", [10, 16])
+def test_the_word_exits_hide_no_finding_of_one_statement(
+    statement: str, definition: str, pg_version: int
+) -> None:
+    """One statement alone: the one word its rule asks for is the only one in the file."""
+    source = _source([statement], definition, helpers=False).encode()
+    _assert_word_exits_hide_nothing(source, pg_version)
+
+
+def _assert_word_exits_hide_nothing(source: bytes, pg_version: int) -> None:
+    config = Config(pg_version=pg_version)
+    rules = [rule for rule in all_rules() if rule.code.startswith("MG")]
+
+    def findings() -> list[list[object]]:
+        return [
+            list(rule.check(_context(source, config=config)))
+            for rule in rules
+            if rule.applies is None or rule.applies(_context(source, config=config))
+        ]
+
+    expected = findings()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FileContext, "contains", lambda self, needle: True)
+        assert findings() == expected
 
 
 def _reachable_calls_by_query(ctx: FileContext, module: MigrationModule) -> Iterator[Node]:

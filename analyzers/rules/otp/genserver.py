@@ -92,7 +92,8 @@ def check_infinite_call_timeout(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``GenServer.call(server, message, :infinity)``."""
     if not ctx.contains(b":infinity") or is_script_or_test(ctx.path):
         return
-    for call in ctx.nodes("call"):
+    # Every target of CALLS is a function named `call`.
+    for call in ctx.calls_named(("call",)):
         name = syntax.call_name(call)
         if name is None or not name.endswith("call"):
             continue

@@ -28,6 +28,8 @@ from analyzers.rules.otp.support import (
 SPAWNS = frozenset({"spawn", "spawn_link"})
 KERNEL_SPAWNS = frozenset({("Kernel", "spawn"), ("Kernel", "spawn_link"), ("Process", "spawn")})
 ERLANG_SPAWNS = frozenset({(":erlang", "spawn"), (":erlang", "spawn_link")})
+# The functions of every call _spawn_kind accepts (SPAWNS, the spawns above, Task.start/async).
+PROCESS_STARTERS = frozenset({"spawn", "spawn_link", "start", "async"})
 AWAITS = frozenset({"await", "await_many", "yield", "yield_many", "ignore", "shutdown"})
 # Functions whose body runs in (or starts) a process its supervisor manages.
 SUPERVISED_STARTS = frozenset({"start_link", "child_spec", "init"})
@@ -119,9 +121,9 @@ def check_unsupervised_process(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``spawn``/``spawn_link``/``Task.start`` and fire-and-forget ``Task.async``."""
     if (not ctx.contains(b"spawn") and not ctx.contains(b"Task.")) or is_script_or_test(ctx.path):
         return
-    for call in ctx.nodes("call"):
+    for call in ctx.calls_named(PROCESS_STARTERS):
         written = syntax.call_function(call)
-        if written not in {"spawn", "spawn_link", "start", "async"}:
+        if written not in PROCESS_STARTERS:
             continue
         info = module_of(ctx, call)
         kind = _spawn_kind(info, call)
@@ -201,7 +203,7 @@ def check_unowned_ets(ctx: FileContext) -> Iterator[Finding]:
     """Flag shared ETS tables created where their owner process is short-lived."""
     if not ctx.contains(b":ets.new") or is_script_or_test(ctx.path):
         return
-    for call in ctx.nodes("call"):
+    for call in ctx.calls_named(("new",)):
         if syntax.call_name(call) != ":ets.new":
             continue
         shared = _shared_table_options(call)

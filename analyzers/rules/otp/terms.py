@@ -40,6 +40,8 @@ TO_ATOM = {
     (":erlang", "binary_to_atom"): "binary_to_existing_atom",
     (":erlang", "list_to_atom"): "list_to_existing_atom",
 }
+# The functions TO_ATOM names: the rule reads only their calls.
+TO_ATOM_FUNCTIONS = frozenset(function for _, function in TO_ATOM)
 
 ATOM_FROM_INPUT = RuleMeta(
     code="OT002",
@@ -112,7 +114,7 @@ def check_atom_from_input(ctx: FileContext) -> Iterator[Finding]:
     """Flag atom creation from outside input (params, payloads, messages); fix: ``to_existing_atom``."""
     if not ctx.contains(b"to_atom") or not _checked_file(ctx):
         return
-    for call in ctx.nodes("call"):
+    for call in ctx.calls_named(TO_ATOM_FUNCTIONS):
         name = syntax.call_name(call)
         if name is None or not name.endswith("to_atom"):
             continue
@@ -165,7 +167,7 @@ def check_unsafe_binary_to_term(ctx: FileContext) -> Iterator[Finding]:
     """Flag ``:erlang.binary_to_term/1`` on data from outside; the fix adds ``[:safe]``."""
     if not ctx.contains(b"binary_to_term") or not _checked_file(ctx):
         return
-    for call in ctx.nodes("call"):
+    for call in ctx.calls_named(("binary_to_term",)):
         if syntax.call_name(call) != ":erlang.binary_to_term":
             continue
         args = syntax.effective_args(call)

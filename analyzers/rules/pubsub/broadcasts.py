@@ -111,7 +111,8 @@ def check_broadcast_large_payload(ctx: FileContext) -> Iterator[Finding]:
     """Flag broadcasts whose message holds a collection or a preloaded record."""
     if not ctx.contains(b"broadcast"):
         return
-    for call in ctx.nodes("call"):
+    # Only a broadcast function's calls can have a message index (_message_index).
+    for call in ctx.calls_named(PUBSUB_BROADCASTS):
         name = syntax.call_name(call)
         if name is None or "broadcast" not in name:
             continue

@@ -184,6 +184,9 @@ def _is_false(node: Node | None) -> bool:
 @register(NOT_NULL_ON_EXISTING_TABLE, scope="module", applies=may_hold_migrations)
 def check_not_null_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
     """MG003: ``null: false`` on ``modify``, or on ``add`` with no default, of an existing table."""
+    if not ctx.contains(b"alter"):
+        # Every call it reports sits in an `alter table` block (see _altered_existing_table).
+        return
     for _module, call, table in _column_calls(ctx):
         if not _is_false(option(ctx, call, "null")):
             continue
@@ -234,6 +237,9 @@ def _timestamps_on_existing_table(ctx: FileContext) -> Iterator[Finding]:
 @register(REFERENCE_VALIDATES_IMMEDIATELY, scope="module", applies=may_hold_migrations)
 def check_reference_validates_immediately(ctx: FileContext) -> Iterator[Finding]:
     """MG004: ``references(...)`` added to an existing table without ``validate: false``."""
+    if not ctx.contains(b"alter") or not ctx.contains(b"references"):
+        # It reports a `references(...)` column of an `alter table` block only.
+        return
     for _module, call, table in _column_calls(ctx):
         args = positional(ctx, call)
         if len(args) < 2 or args[1].type != "call" or name_of(ctx, args[1]) != "references":

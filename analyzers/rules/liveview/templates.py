@@ -32,6 +32,7 @@ from analyzers.rules.liveview.facts import (
     LiveViewFacts,
     ModuleFacts,
     read_module,
+    use_kind,
 )
 from analyzers.rules.liveview.module_rules import may_concern_liveview, might_be_liveview
 from analyzers.rules.liveview.query_facts import QUERY_FACTS, ModuleQueries, create_is_guarded
@@ -187,11 +188,27 @@ def _may_hold_live_sigils(ctx: FileContext) -> bool:
     """Whether an Elixir file may hold a ``~H`` sigil of a LiveView or live component module.
 
     Asked before the sigils are parsed: a file of function components (core
-    components, layouts) has many templates and no live module to own them.
-    A live module's ``use`` spells one of the LiveView markers
-    (:func:`might_be_liveview`); its sigils spell ``~H``.
+    components, layouts) has many templates and no live module to own them,
+    though it may spell a marker (``Phoenix.LiveView.JS``). A live module's
+    ``use`` spells one of the LiveView markers (:func:`might_be_liveview`);
+    its sigils spell ``~H``.
     """
-    return might_be_liveview(ctx) and ctx.contains(b"~H")
+    return might_be_liveview(ctx) and ctx.contains(b"~H") and _has_live_module(ctx)
+
+
+def _has_live_module(ctx: FileContext) -> bool:
+    """Whether a module of the file ``use``s a live kind, read as ``read_module`` reads kinds.
+
+    A module's kind is that of its last ``use`` that has one; so a module of
+    a live kind has a ``use`` of that kind among the same statements.
+    """
+    for defmodule, aliases in module_aliases(ctx):
+        for statement in syntax.body_nodes(defmodule):
+            if statement.type != "call" or syntax.call_name(statement) != "use":
+                continue
+            if use_kind(statement, aliases) in LIVE_KINDS:
+                return True
+    return False
 
 
 def _is_live(owned: OwnedTemplate, ctx: FileContext) -> bool:

@@ -74,11 +74,14 @@ def test_function_components_are_not_read_for_live_templates() -> None:
     source = (
         b"defmodule AppWeb.CoreComponents do\n"
         b"  use Phoenix.Component\n"
+        b"  alias Phoenix.LiveView.JS\n"
         b'  def list(assigns), do: ~H"<p phx-click=\\"x\\">{Repo.all(Post)}</p>"\n'
         b"end\n"
     )
     ctx = FileContext(
         source, "lib/a.ex", "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
     )
+    # It spells a marker (`Phoenix.LiveView.JS`) and `~H`, but no module of it is live.
+    assert might_be_liveview(ctx)
     assert not templates._may_hold_live_sigils(ctx)
     assert analyze(source, "lib/a.ex", rules=family("LV")).findings == []

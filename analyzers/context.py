@@ -284,6 +284,11 @@ class FileContext:
             found = self._calls_of[name] = _calls_of_targets(targets)
         return found
 
+    @property
+    def has_call_index(self) -> bool:
+        """Whether the call index is built already, so that asking it by name is cheap."""
+        return self._call_targets is not None
+
     def call_targets(self, functions: Iterable[str]) -> list[Node]:
         """The function identifiers of the calls of ``functions``, in no particular order.
 

@@ -287,15 +287,23 @@ def _run_rules(
     applies: dict[Callable[[FileContext], bool], bool] = {}
     # budget.check() inlined: asked before each of ~40 rules of every file.
     deadline = budget.current_deadline()
-    for rule in rules:
+    index = 0
+    while index < len(rules):
+        rule = rules[index]
+        index += 1
         if deadline is not None and time.monotonic() > deadline:
             raise budget.BudgetExceeded
         try:
-            if rule.applies is not None:
-                answer = applies.get(rule.applies)
+            test = rule.applies
+            if test is not None:
+                answer = applies.get(test)
                 if answer is None:
-                    answer = applies[rule.applies] = rule.applies(ctx)
+                    answer = applies[test] = test(ctx)
                 if not answer:
+                    # A family's rules are registered together: the run that shares the
+                    # test is skipped in one step.
+                    while index < len(rules) and rules[index].applies is test:
+                        index += 1
                     continue
             found = list(rule.check(ctx))
         except (budget.BudgetExceeded, RecursionError):

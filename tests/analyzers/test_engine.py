@@ -147,6 +147,13 @@ def test_a_shared_applies_test_is_asked_once_per_file_and_skips_its_rules() -> N
     assert asked == ["lib/m.ex", "lib/n.ex"] and checked == ["lib/n.ex", "lib/n.ex"]
     assert {f.code for f in found} == {"ZZ001"}
 
+    # A rule without the test between two with it runs; the two are skipped all the same.
+    asked.clear()
+    checked.clear()
+    between = [rules[0], Rule(META, recording, frozenset({"elixir"})), rules[1]]
+    assert {f.code for f in analyze(SOURCE, "lib/o.ex", rules=between).findings} == {"ZZ001"}
+    assert (asked, checked) == (["lib/o.ex"], ["lib/o.ex"])
+
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet="ab./\\xeEhs", max_size=14))

@@ -341,15 +341,31 @@ OTP_WORDS = (
 )  # fmt: skip
 
 
+# The functions whose calls each OT rule reads (OT006: `handle_call`, whose definitions'
+# heads are calls of it): a file that calls none of them concerns none of the rules.
+OTP_FUNCTIONS = frozenset(
+    {
+        "spawn", "spawn_link", "start", "async", "to_atom", "binary_to_atom", "list_to_atom",
+        "binary_to_term", "call", "new", "handle_call",
+    }
+)  # fmt: skip
+
+
 def may_concern_otp(ctx: FileContext) -> bool:
-    """Every OT rule's ``applies`` test: production code that spells one of :data:`OTP_WORDS`.
+    """Every OT rule's ``applies`` test: production code that may call one of its functions.
 
     Each rule opens by requiring its word(s) and a file that is no script or
-    test; asked once per file, this spares the family's six rules on the
-    (many) files that concern none of them.
+    test, and reads only calls of :data:`OTP_FUNCTIONS`; asked once per file,
+    this spares the family's six rules on the (many) files that concern none
+    of them. Where another rule has indexed the calls already, asking the
+    index costs less than searching the text for the words.
     """
     # An `.exs` file is a script (see is_script_or_test), told by its name alone; then the
     # words, which most files spell none of, before the path (a new path costs a PurePosixPath).
     if ctx.path.endswith(".exs"):
         return False
-    return any(ctx.contains(word) for word in OTP_WORDS) and not is_script_or_test(ctx.path)
+    if ctx.has_call_index:
+        concerned = ctx.calls_any(OTP_FUNCTIONS)
+    else:
+        concerned = any(ctx.contains(word) for word in OTP_WORDS)
+    return concerned and not is_script_or_test(ctx.path)

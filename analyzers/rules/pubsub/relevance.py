@@ -8,8 +8,23 @@ from analyzers.context import FileContext
 # `def join`, PS003 `handle_info` and `subscribe` (of which `subscribe` is the rarer).
 # `def join` first: its `j` is absent from most files, which settles it in one byte search.
 PUBSUB_WORDS = (b"def join", b"broadcast", b"subscribe")
+# The functions whose calls each PS rule reads: PS001 the broadcasts; PS002 and PS003 the
+# `join/3` and `handle_info/2` definitions, whose heads are calls of them.
+PUBSUB_FUNCTIONS = frozenset(
+    {
+        "broadcast", "broadcast!", "local_broadcast", "broadcast_from", "broadcast_from!",
+        "local_broadcast_from", "join", "handle_info",
+    }
+)  # fmt: skip
 
 
 def may_concern_pubsub(ctx: FileContext) -> bool:
-    """Whether the file spells one of :data:`PUBSUB_WORDS` (asked once for the PS rules)."""
+    """Whether the file may concern a PS rule (asked once for the family).
+
+    It must spell one of :data:`PUBSUB_WORDS`, and call one of
+    :data:`PUBSUB_FUNCTIONS`: where another rule has indexed the calls
+    already, asking the index costs less than searching the text.
+    """
+    if ctx.has_call_index:
+        return ctx.calls_any(PUBSUB_FUNCTIONS)
     return any(ctx.contains(word) for word in PUBSUB_WORDS)

@@ -8,7 +8,13 @@ from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
-from analyzers.rules.otp.support import OTP_WORDS, is_script_or_test, may_concern_otp
+from analyzers.rules.otp import processes, terms
+from analyzers.rules.otp.support import (
+    OTP_FUNCTIONS,
+    OTP_WORDS,
+    is_script_or_test,
+    may_concern_otp,
+)
 from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_without_applies
 
 
@@ -38,3 +44,23 @@ def test_a_script_is_never_concerned() -> None:
             source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
         )
         assert not may_concern_otp(ctx)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_applies_asked_of_a_call_index_another_rule_built(case: tuple[bytes, str]) -> None:
+    source, path = case
+    ctx = FileContext(
+        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+    )
+    ctx.call_names()
+    concerned = may_concern_otp(ctx)
+    assert concerned == (ctx.calls_any(OTP_FUNCTIONS) and not is_script_or_test(path))
+    if not concerned:
+        _, plain = findings_with_and_without_applies("OT", source, path)
+        assert plain == []
+
+
+def test_the_functions_are_every_one_the_rules_read() -> None:
+    read = processes.PROCESS_STARTERS | terms.TO_ATOM_FUNCTIONS
+    assert read | {"call", "binary_to_term", "new", "handle_call"} == OTP_FUNCTIONS

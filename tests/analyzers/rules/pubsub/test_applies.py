@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
+from analyzers.config import Config
+from analyzers.context import FileContext
+from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
+from analyzers.rules.pubsub.broadcasts import PUBSUB_BROADCASTS
+from analyzers.rules.pubsub.relevance import PUBSUB_FUNCTIONS, may_concern_pubsub
 from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_without_applies
 
 
@@ -12,3 +18,25 @@ from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_wi
 def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
     gated, plain = findings_with_and_without_applies("PS", *case)
     assert gated == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_applies_asked_of_a_call_index_another_rule_built(case: tuple[bytes, str]) -> None:
+    source, path = case
+    language = "heex" if path.endswith(".heex") else "elixir"
+    if language == "heex":
+        return
+    ctx = FileContext(
+        source, path, language, parse_elixir(source), config=Config(), facts=ProjectFacts()
+    )
+    ctx.call_names()
+    concerned = may_concern_pubsub(ctx)
+    assert concerned == ctx.calls_any(PUBSUB_FUNCTIONS)
+    if not concerned:
+        _, plain = findings_with_and_without_applies("PS", source, path)
+        assert plain == []
+
+
+def test_the_functions_are_every_one_the_rules_read() -> None:
+    assert set(PUBSUB_BROADCASTS) | {"join", "handle_info"} == PUBSUB_FUNCTIONS

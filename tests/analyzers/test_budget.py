@@ -116,3 +116,20 @@ def test_limits_must_be_positive_whole_numbers(key: str, value: str) -> None:
 def test_limits_are_read_from_config() -> None:
     config = parse_config(b"max_file_bytes = 5000000\ntime_budget_ms = 800\n", ".phxguard.toml")
     assert (config.max_file_bytes, config.time_budget_ms) == (5_000_000, 800)
+
+
+def test_a_nested_deadline_keeps_the_earliest_and_each_is_undone_on_leaving() -> None:
+    assert budget.current_deadline() is None
+    with budget.deadline(10):
+        outer = budget.current_deadline()
+        assert outer is not None
+        with budget.deadline(100):
+            assert budget.current_deadline() == outer
+        with budget.deadline(0.001):
+            inner = budget.current_deadline()
+            assert inner is not None and inner < outer
+            time.sleep(0.002)
+            with pytest.raises(budget.BudgetExceeded):
+                budget.check()
+        assert budget.current_deadline() == outer
+    assert budget.current_deadline() is None

@@ -22,6 +22,7 @@ from analyzers import syntax
 from analyzers.config import Config
 from analyzers.context import FileContext
 from analyzers.parsing import parse_elixir
+from analyzers.presence import Presence
 from analyzers.project import ProjectFacts
 from analyzers.registry import all_rules
 from analyzers.rules.migrations import data, sql
@@ -213,7 +214,7 @@ def _assert_word_exits_hide_nothing(source: bytes, pg_version: int) -> None:
 
     expected = findings()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(FileContext, "contains", lambda self, needle: True)
+        patch.setattr(Presence, "contains", lambda self, needle: True)
         assert findings() == expected
 
 

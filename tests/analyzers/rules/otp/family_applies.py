@@ -13,8 +13,12 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from analyzers.config import Config
+from analyzers.context import FileContext
 from analyzers.engine import analyze
 from analyzers.model import Finding
+from analyzers.parsing import parse_elixir
+from analyzers.project import ProjectFacts
 from analyzers.registry import Rule, all_rules
 
 APP = Path(__file__).resolve().parents[4] / "examples" / "sample_app"
@@ -56,3 +60,17 @@ def findings_with_and_without_applies(
     plain = analyze(source, path, rules=[replace(rule, applies=None) for rule in rules])
     assert not gated.failures and not plain.failures
     return gated.findings, plain.findings
+
+
+def elixir_context(source: bytes, path: str, *, indexed: bool = False) -> FileContext:
+    """A context of Elixir ``source`` at ``path``; ``indexed``: its calls already indexed.
+
+    An indexed context is what a family's ``applies`` test meets after another
+    rule (EC's, in a context module) has read the calls by name.
+    """
+    ctx = FileContext(
+        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
+    )
+    if indexed:
+        ctx.call_names()
+    return ctx

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from analyzers.config import Config
-from analyzers.context import FileContext
-from analyzers.parsing import parse_elixir
-from analyzers.project import ProjectFacts
 from analyzers.rules.otp import processes, terms
 from analyzers.rules.otp.support import (
     OTP_FUNCTIONS,
@@ -15,7 +11,11 @@ from analyzers.rules.otp.support import (
     is_script_or_test,
     may_concern_otp,
 )
-from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_without_applies
+from tests.analyzers.rules.otp.family_applies import (
+    cases,
+    elixir_context,
+    findings_with_and_without_applies,
+)
 
 
 @settings(max_examples=120, deadline=None)
@@ -30,9 +30,7 @@ def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
 def test_applies_is_the_words_in_production_code(case: tuple[bytes, str]) -> None:
     # The `.exs` exit by name must agree with is_script_or_test.
     source, path = case
-    ctx = FileContext(
-        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
-    )
+    ctx = elixir_context(source, path)
     expected = any(word in source for word in OTP_WORDS) and not is_script_or_test(path)
     assert may_concern_otp(ctx) == expected
 
@@ -40,20 +38,14 @@ def test_applies_is_the_words_in_production_code(case: tuple[bytes, str]) -> Non
 def test_a_script_is_never_concerned() -> None:
     source = b"spawn(fn -> :ok end)\n"
     for path in ("priv/repo/seeds.exs", "x.exs", "a\\b.exs", "lib/app/worker.exs"):
-        ctx = FileContext(
-            source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
-        )
-        assert not may_concern_otp(ctx)
+        assert not may_concern_otp(elixir_context(source, path))
 
 
 @settings(max_examples=200, deadline=None)
 @given(cases())
 def test_applies_asked_of_a_call_index_another_rule_built(case: tuple[bytes, str]) -> None:
     source, path = case
-    ctx = FileContext(
-        source, path, "elixir", parse_elixir(source), config=Config(), facts=ProjectFacts()
-    )
-    ctx.call_names()
+    ctx = elixir_context(source, path, indexed=True)
     concerned = may_concern_otp(ctx)
     assert concerned == (ctx.calls_any(OTP_FUNCTIONS) and not is_script_or_test(path))
     if not concerned:

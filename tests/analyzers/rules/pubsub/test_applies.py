@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from analyzers.config import Config
-from analyzers.context import FileContext
-from analyzers.parsing import parse_elixir
-from analyzers.project import ProjectFacts
 from analyzers.rules.pubsub.broadcasts import PUBSUB_BROADCASTS
 from analyzers.rules.pubsub.relevance import PUBSUB_FUNCTIONS, may_concern_pubsub
-from tests.analyzers.rules.otp.family_applies import cases, findings_with_and_without_applies
+from tests.analyzers.rules.otp.family_applies import (
+    cases,
+    elixir_context,
+    findings_with_and_without_applies,
+)
 
 
 @settings(max_examples=120, deadline=None)
@@ -24,13 +24,9 @@ def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
 @given(cases())
 def test_applies_asked_of_a_call_index_another_rule_built(case: tuple[bytes, str]) -> None:
     source, path = case
-    language = "heex" if path.endswith(".heex") else "elixir"
-    if language == "heex":
+    if path.endswith(".heex"):
         return
-    ctx = FileContext(
-        source, path, language, parse_elixir(source), config=Config(), facts=ProjectFacts()
-    )
-    ctx.call_names()
+    ctx = elixir_context(source, path, indexed=True)
     concerned = may_concern_pubsub(ctx)
     assert concerned == ctx.calls_any(PUBSUB_FUNCTIONS)
     if not concerned:

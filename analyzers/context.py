@@ -61,16 +61,12 @@ def _call_ids(language: Language) -> tuple[int, int, int, int] | None:
     return target, right, identifier, dot
 
 
-def _index_by_function(
-    calls: list[Node], language: Language, *, ordered: bool = True
-) -> dict[str, list[Node]]:
-    """``calls`` keyed by their function identifier, each list in document order.
+def _index_by_function(calls: list[Node], language: Language) -> dict[str, list[Node]]:
+    """``calls`` (in document order) keyed by their function identifier, in the same order.
 
     One pass keyed by the identifier's bytes (decoded once per distinct name):
     this runs over every call of a file, so it does the fewest node accesses,
-    by field and kind ids of ``language`` (the calls' grammar). Unless
-    ``calls`` is ``ordered`` (in document order), each list is sorted: most
-    names have one call, so that is cheaper than sorting every call first.
+    by field and kind ids of ``language`` (the calls' grammar).
     """
     ids = _call_ids(language)
     if ids is None:
@@ -96,14 +92,19 @@ def _index_by_function(
                 by_bytes[raw] = [call]
             else:
                 found.append(call)
+    return _by_name(by_bytes)
+
+
+def _by_name(by_bytes: dict[bytes, list[Node]]) -> dict[str, list[Node]]:
+    """Lists of nodes keyed by a name's bytes, keyed by the decoded name instead.
+
+    Two invalid byte sequences may read alike: their nodes share one list, in
+    document order.
+    """
     index: dict[str, list[Node]] = {}
     for raw, found in by_bytes.items():
         name = raw.decode("utf-8", "replace")
-        if name in index:
-            # Two invalid byte sequences read alike: one list, still in document order.
-            index[name] = in_document_order([*index[name], *found])
-        else:
-            index[name] = found if ordered or len(found) == 1 else in_document_order(found)
+        index[name] = in_document_order([*index[name], *found]) if name in index else found
     return index
 
 
@@ -143,12 +144,7 @@ def _call_targets_by_name(tree: Tree, source: bytes) -> dict[str, list[Node]]:
                 by_bytes[raw] = [target]
             else:
                 found.append(target)
-    index: dict[str, list[Node]] = {}
-    for raw, found in by_bytes.items():
-        name = raw.decode("utf-8", "replace")
-        # Two invalid byte sequences may read alike: their targets share one list.
-        index[name] = [*index[name], *found] if name in index else found
-    return index
+    return _by_name(by_bytes)
 
 
 def _calls_of_targets(targets: list[Node]) -> list[Node]:
@@ -305,23 +301,13 @@ class FileContext:
         call and its function's name); no call is read back from them.
         """
         index = self._call_index()
-        if index is self._calls_of:
-            # Built from the calls themselves: their identifiers are not at hand.
-            return [call for name in functions for call in index.get(name, ())]
-        return [target for name in functions for target in index.get(name, ())]
+        # An index built from the calls themselves (see _call_index) gives the calls: their
+        # ranges answer the same.
+        return [node for name in functions for node in index.get(name, ())]
 
     def call_names(self) -> Iterable[str]:
         """The name of every function the file calls (by identifier, any receiver)."""
         return self._call_index().keys()
-
-    def calls_by_function(self) -> dict[str, list[Node]]:
-        """Every call, keyed by its function identifier (``map`` for ``Enum.map``), in order.
-
-        Anonymous calls (``fun.(x)``) and calls whose target is not an
-        identifier are left out. Rules ask by name instead (:meth:`calls_named`):
-        this reads the calls of every name.
-        """
-        return {name: self._calls(name, found) for name, found in self._call_index().items()}
 
     def calls_any(self, functions: Iterable[str]) -> bool:
         """Whether any call is of one of ``functions`` (by identifier, any receiver)."""

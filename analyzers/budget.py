@@ -90,7 +90,7 @@ class deadline:  # lowercase: it reads as `with deadline(seconds):`
 
 def check() -> None:
     """Raise BudgetExceeded if this thread's deadline has passed."""
-    limit: float | None = getattr(_state, "deadline", None)
+    limit = current_deadline()
     if limit is not None and time.monotonic() > limit:
         raise BudgetExceeded
 

@@ -40,11 +40,6 @@ def language_for(path: str, language_id: str | None = None) -> str | None:
     """``elixir`` or ``heex`` from an LSP language id or the file suffix; None if neither."""
     if language_id and language_id.lower() in _LANGUAGE_IDS:
         return _LANGUAGE_IDS[language_id.lower()]
-    return _suffix_language(path)
-
-
-@functools.lru_cache(maxsize=4096)
-def _suffix_language(path: str) -> str | None:
     return _SUFFIXES.get(_suffix(path).lower())
 
 

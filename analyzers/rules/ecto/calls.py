@@ -169,7 +169,7 @@ def is_repo_module(ctx: FileContext, module: str) -> bool:
 
 def repo_calls(ctx: FileContext) -> list[RepoCall]:
     """Every call to a repo function in the file, in document order (computed once)."""
-    return ctx.memo("ecto.repo_calls", lambda: _as_repo_calls(ctx, REPO_FUNCTIONS))
+    return repo_calls_of(ctx, REPO_FUNCTIONS)
 
 
 def repo_calls_of(ctx: FileContext, functions: frozenset[str]) -> list[RepoCall]:

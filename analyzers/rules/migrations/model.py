@@ -52,8 +52,7 @@ class MigrationModule:
     # The file's call-name cache (shared with :func:`name_of`), so the module's index fills it.
     names: dict[Node, str | None] = field(default_factory=dict)
     _forward_calls: list[Node] | None = None
-    _local_calls: dict[str, list[Node]] | None = None
-    _other_calls: list[Node] | None = None
+    _call_index: tuple[dict[str, list[Node]], list[Node]] | None = None
 
     def attribute_true(self, name: str) -> bool:
         """``@name true`` is set in the module."""
@@ -94,11 +93,7 @@ class MigrationModule:
         go to the file's name cache (:func:`name_of`), which MG010 and MG011 ask
         of every forward call; dotted names are read there only when asked.
         """
-        if self._local_calls is None:
-            self._local_calls, self._other_calls = _index_local_calls(
-                self.forward_calls(), self.names
-            )
-        return self._local_calls.get(name, [])
+        return self._indexed_calls()[0].get(name, [])
 
     def has_local_call(self, name: str) -> bool:
         """Whether forward code calls the local (undotted) function ``name``."""
@@ -109,9 +104,13 @@ class MigrationModule:
 
         The only forward calls :func:`name_of` can give a dotted name.
         """
-        if self._other_calls is None:
-            self.local_calls("")
-        return self._other_calls  # type: ignore[return-value]
+        return self._indexed_calls()[1]
+
+    def _indexed_calls(self) -> tuple[dict[str, list[Node]], list[Node]]:
+        """(forward calls of an identifier by name, the other forward calls), read once."""
+        if self._call_index is None:
+            self._call_index = _index_local_calls(self.forward_calls(), self.names)
+        return self._call_index
 
     def in_change(self, node: Node) -> bool:
         """Whether ``node`` is inside ``def change`` (reversible-migration context)."""

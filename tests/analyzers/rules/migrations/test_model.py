@@ -144,7 +144,7 @@ def test_call_shapes_and_names_equal_the_syntax_helpers(source: bytes) -> None:
 def test_forward_calls_equal_a_walk_of_the_forward_definitions(source: bytes) -> None:
     ctx = _context(source)
     for module in migration_modules(ctx):
-        walked = dataclasses.replace(module, _forward_calls=None, _local_calls=None)
+        walked = dataclasses.replace(module, _forward_calls=None, _call_index=None)
         assert module.forward_calls() == walked.forward_calls()
         for name in ("create", "add", "drop", "execute", "alter", "index", "timestamps"):
             assert module.local_calls(name) == walked.local_calls(name)

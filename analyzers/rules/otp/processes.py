@@ -17,6 +17,7 @@ from analyzers.context import FileContext
 from analyzers.model import Finding, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.otp.support import (
+    PROCESS_STARTERS,
     ModuleInfo,
     calls_in,
     is_script_or_test,
@@ -28,8 +29,6 @@ from analyzers.rules.otp.support import (
 SPAWNS = frozenset({"spawn", "spawn_link"})
 KERNEL_SPAWNS = frozenset({("Kernel", "spawn"), ("Kernel", "spawn_link"), ("Process", "spawn")})
 ERLANG_SPAWNS = frozenset({(":erlang", "spawn"), (":erlang", "spawn_link")})
-# The functions of every call _spawn_kind accepts (SPAWNS, the spawns above, Task.start/async).
-PROCESS_STARTERS = frozenset({"spawn", "spawn_link", "start", "async"})
 AWAITS = frozenset({"await", "await_many", "yield", "yield_many", "ignore", "shutdown"})
 # Functions whose body runs in (or starts) a process its supervisor manages.
 SUPERVISED_STARTS = frozenset({"start_link", "child_spec", "init"})

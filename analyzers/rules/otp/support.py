@@ -341,14 +341,24 @@ OTP_WORDS = (
 )  # fmt: skip
 
 
-# The functions whose calls each OT rule reads (OT006: `handle_call`, whose definitions'
-# heads are calls of it): a file that calls none of them concerns none of the rules.
-OTP_FUNCTIONS = frozenset(
-    {
-        "spawn", "spawn_link", "start", "async", "to_atom", "binary_to_atom", "list_to_atom",
-        "binary_to_term", "call", "new", "handle_call",
-    }
-)  # fmt: skip
+# The functions of every call OT001 accepts as a process start (spawn/spawn_link, Task.start
+# and Task.async; see processes._spawn_kind).
+PROCESS_STARTERS = frozenset({"spawn", "spawn_link", "start", "async"})
+# Atom-creating functions and their non-creating counterparts (OT002).
+TO_ATOM = {
+    ("String", "to_atom"): "to_existing_atom",
+    ("List", "to_atom"): "to_existing_atom",
+    (":erlang", "binary_to_atom"): "binary_to_existing_atom",
+    (":erlang", "list_to_atom"): "list_to_existing_atom",
+}
+# The functions TO_ATOM names: OT002 reads only their calls.
+TO_ATOM_FUNCTIONS = frozenset(function for _, function in TO_ATOM)
+# The functions whose calls each OT rule reads (OT003 `call`, OT004 `binary_to_term`, OT005
+# `:ets.new`, OT006 `handle_call`, whose definitions' heads are calls of it): a file that
+# calls none of them concerns none of the rules.
+OTP_FUNCTIONS = (
+    PROCESS_STARTERS | TO_ATOM_FUNCTIONS | {"binary_to_term", "call", "new", "handle_call"}
+)
 
 
 def may_concern_otp(ctx: FileContext) -> bool:

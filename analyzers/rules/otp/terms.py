@@ -19,6 +19,8 @@ from analyzers.context import FileContext
 from analyzers.model import Edit, Finding, Fix, RuleMeta, Severity
 from analyzers.registry import register
 from analyzers.rules.otp.support import (
+    TO_ATOM,
+    TO_ATOM_FUNCTIONS,
     binding_of,
     from_outside,
     is_constant,
@@ -33,15 +35,6 @@ EXTERNAL_READS = re.compile(
     r"decode64|get_req_header|read_body|req_cookies|get_session|Redix\.|\.recv$|HTTPoison|Req\."
 )
 
-# Atom-creating functions and their non-creating counterparts.
-TO_ATOM = {
-    ("String", "to_atom"): "to_existing_atom",
-    ("List", "to_atom"): "to_existing_atom",
-    (":erlang", "binary_to_atom"): "binary_to_existing_atom",
-    (":erlang", "list_to_atom"): "list_to_existing_atom",
-}
-# The functions TO_ATOM names: the rule reads only their calls.
-TO_ATOM_FUNCTIONS = frozenset(function for _, function in TO_ATOM)
 
 ATOM_FROM_INPUT = RuleMeta(
     code="OT002",

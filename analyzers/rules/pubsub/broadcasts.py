@@ -26,17 +26,8 @@ from analyzers.rules.otp.support import (
     modules,
     remote_target,
 )
-from analyzers.rules.pubsub.relevance import may_concern_pubsub
+from analyzers.rules.pubsub.relevance import PUBSUB_BROADCASTS, may_concern_pubsub
 
-# Broadcast functions and the index of the message among their arguments.
-PUBSUB_BROADCASTS = {
-    "broadcast": 2,
-    "broadcast!": 2,
-    "local_broadcast": 2,
-    "broadcast_from": 3,
-    "broadcast_from!": 3,
-    "local_broadcast_from": 3,
-}
 COLLECTION_READS = frozenset({"all", "stream"})
 
 BROADCAST_LARGE_PAYLOAD = RuleMeta(

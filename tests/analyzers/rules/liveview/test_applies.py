@@ -14,19 +14,10 @@ from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.rules.liveview import templates
 from analyzers.rules.liveview.module_rules import may_concern_liveview, might_be_liveview
-from tests.analyzers.rules.otp.family_applies import (
+from tests.analyzers.rules.family_applies import (
     cases,
     family,
-    findings_with_and_without_applies,
 )
-
-
-@settings(max_examples=120, deadline=None)
-@given(cases())
-def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
-    gated, plain = findings_with_and_without_applies("LV", *case)
-    assert gated == plain
-
 
 # Words that make or miss a LiveView module or a template, and plain code around them.
 FRAGMENTS = (

@@ -11,18 +11,11 @@ from analyzers.rules.otp.support import (
     is_script_or_test,
     may_concern_otp,
 )
-from tests.analyzers.rules.otp.family_applies import (
+from tests.analyzers.rules.family_applies import (
     cases,
     elixir_context,
     findings_with_and_without_applies,
 )
-
-
-@settings(max_examples=120, deadline=None)
-@given(cases())
-def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
-    gated, plain = findings_with_and_without_applies("OT", *case)
-    assert gated == plain
 
 
 @settings(max_examples=200, deadline=None)

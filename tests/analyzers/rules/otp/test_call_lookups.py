@@ -15,7 +15,7 @@ from tree_sitter import Node
 
 from analyzers.context import FileContext
 from analyzers.engine import analyze
-from tests.analyzers.rules.otp.family_applies import SAMPLE_FILES, cases, family
+from tests.analyzers.rules.family_applies import SAMPLE_FILES, cases, family
 
 
 def _every_call(ctx: FileContext, functions: Iterable[str]) -> list[Node]:

@@ -6,18 +6,11 @@ from hypothesis import given, settings
 
 from analyzers.rules.pubsub.broadcasts import PUBSUB_BROADCASTS
 from analyzers.rules.pubsub.relevance import PUBSUB_FUNCTIONS, may_concern_pubsub
-from tests.analyzers.rules.otp.family_applies import (
+from tests.analyzers.rules.family_applies import (
     cases,
     elixir_context,
     findings_with_and_without_applies,
 )
-
-
-@settings(max_examples=120, deadline=None)
-@given(cases())
-def test_applies_never_changes_findings(case: tuple[bytes, str]) -> None:
-    gated, plain = findings_with_and_without_applies("PS", *case)
-    assert gated == plain
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,7 +21,7 @@ from analyzers.parsing import parse_elixir
 from analyzers.project import ProjectFacts
 from analyzers.registry import Rule, all_rules
 
-APP = Path(__file__).resolve().parents[4] / "examples" / "sample_app"
+APP = Path(__file__).resolve().parents[3] / "examples" / "sample_app"
 SAMPLE_FILES = sorted(p for p in APP.rglob("*") if p.suffix in {".ex", ".exs", ".heex"})
 # Where a file may live: what the OT rules' script/test test and the language read.
 PATH_KINDS = (

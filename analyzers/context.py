@@ -288,10 +288,16 @@ class FileContext:
             found = self._calls_of[name] = _calls_of_targets(targets)
         return found
 
-    @property
-    def has_call_index(self) -> bool:
-        """Whether the call index is built already, so that asking it by name is cheap."""
-        return self._call_targets is not None
+    def may_call(self, functions: Iterable[str], words: Iterable[bytes]) -> bool:
+        """Whether the file may call one of ``functions`` (each such call spells one of ``words``).
+
+        A family's "could this file concern us" test: when another rule has
+        built the call index already, asking it is exact and cheaper than the
+        text searches; otherwise the words answer without building it.
+        """
+        if self._call_targets is not None:
+            return self.calls_any(functions)
+        return any(self.contains(word) for word in words)
 
     def call_targets(self, functions: Iterable[str]) -> list[Node]:
         """The function identifiers of the calls of ``functions``, in no particular order.

@@ -129,3 +129,14 @@ def test_the_call_index_reads_calls_only_for_the_names_asked(
     assert len(read) == 2, "each asked name is read once, no other"
     assert sorted(ctx.call_names()) == sorted(expected)
     assert len(read) == 2
+
+
+def test_may_call_asks_the_index_only_once_another_rule_built_it() -> None:
+    ctx = _context(b"Task.start(fn -> :ok end)\n")
+    # The words answer without an index: `spawn` is not called, but the text says so.
+    assert ctx.may_call(["spawn"], [b"Task."]) is True
+    assert not ctx.may_call(["start"], [b"spawn"])
+    assert ctx._call_targets is None
+    ctx.call_names()
+    assert ctx.may_call(["start"], [b"spawn"]) is True
+    assert not ctx.may_call(["spawn"], [b"Task."])

@@ -374,8 +374,4 @@ def may_concern_otp(ctx: FileContext) -> bool:
     # words, which most files spell none of, before the path (a new path costs a PurePosixPath).
     if ctx.path.endswith(".exs"):
         return False
-    if ctx.has_call_index:
-        concerned = ctx.calls_any(OTP_FUNCTIONS)
-    else:
-        concerned = any(ctx.contains(word) for word in OTP_WORDS)
-    return concerned and not is_script_or_test(ctx.path)
+    return ctx.may_call(OTP_FUNCTIONS, OTP_WORDS) and not is_script_or_test(ctx.path)

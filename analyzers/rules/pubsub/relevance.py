@@ -29,6 +29,4 @@ def may_concern_pubsub(ctx: FileContext) -> bool:
     :data:`PUBSUB_FUNCTIONS`: where another rule has indexed the calls
     already, asking the index costs less than searching the text.
     """
-    if ctx.has_call_index:
-        return ctx.calls_any(PUBSUB_FUNCTIONS)
-    return any(ctx.contains(word) for word in PUBSUB_WORDS)
+    return ctx.may_call(PUBSUB_FUNCTIONS, PUBSUB_WORDS)
